@@ -1,0 +1,13 @@
+"""Helpers for Segmentation Lab.
+
+Import the submodules you need explicitly, e.g. ``from labutils import data, metrics``.
+Importing the package has no side effects.
+"""
+
+__version__ = "0.1.0"
+
+#: The lab's repository: the one place its address is written (a test checks that the
+#: README badges and every notebook's Setup cell use exactly this address).
+REPO_URL = "https://github.com/segmentation-lab/segmentation-lab"
+
+__all__ = ["REPO_URL", "__version__"]
