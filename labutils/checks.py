@@ -14,7 +14,15 @@ import numpy as np
 
 from labutils import metrics
 
-__all__ = ["check_box_iou", "check_per_class_iou", "not_answered", "report"]
+__all__ = [
+    "check_box_iou",
+    "check_mask_box",
+    "check_mask_disagreement",
+    "check_masked_mean",
+    "check_per_class_iou",
+    "not_answered",
+    "report",
+]
 
 
 def report(exercise: str, problem: str | None, hint: str) -> bool:
@@ -172,3 +180,163 @@ def _box_iou_diagnosis(got: float, box_a: tuple, box_b: tuple) -> str:
         ),
     }
     return next((m for m, wrong in mistakes.items() if np.isclose(got, wrong, atol=1e-6)), "")
+
+
+# --- Lesson 01 (masks) ----------------------------------------------------------------------
+
+
+def _as_bool_mask(mask: Any, name: str) -> np.ndarray:
+    """Return ``mask`` as a 2-D bool array, or raise a ValueError saying what was expected."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D (H, W) mask, got shape {mask.shape}; "
+            "drop a trailing channel axis with mask[..., 0]."
+        )
+    return mask.astype(bool)
+
+
+def _as_number(answer: Any) -> float | None:
+    """Return an answer that is one real number as a float, else ``None``."""
+    value = np.asarray(answer)
+    if value.size != 1 or not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+        return None
+    return float(value.reshape(()))
+
+
+def _is_close(x: float, y: float) -> bool:
+    """Whether two losses agree to a relative tolerance of 1e-4 (float32 versus float64 sums)."""
+    return bool(np.isclose(x, y, rtol=1e-4, atol=0.0))
+
+
+def _diagnose(
+    answer: Any, right: Any, mistakes: list[tuple[Any, str]], otherwise: str, same: Any
+) -> str | None:
+    """Return None for a right answer, else the text of the first mistake it matches.
+
+    ``mistakes`` pairs the value a known mistake produces with its explanation; ``otherwise``
+    is returned when none matches; ``same(x, y)`` decides whether two answers are equal.
+    """
+    if same(answer, right):
+        return None
+    return next((text for value, text in mistakes if same(answer, value)), otherwise)
+
+
+def check_mask_box(answer: Any, mask: Any) -> bool:
+    """Check the bounding box of a mask's True pixels, as taught in 01_masks.
+
+    The box is ``(x_min, y_min, x_max, y_max)`` in continuous pixel coordinates, like
+    keras-cv and ``labutils.metrics.box_iou``: pixel column ``i`` spans ``[i, i + 1)``, so
+    ``x_max`` is the last True column plus one and ``mask[y_min:y_max, x_min:x_max]`` is the
+    crop the box covers.
+
+    Args:
+        answer: four integers; ``None`` when not answered yet.
+        mask: (H, W) bool or 0/1 array.
+
+    Returns:
+        Whether the box is right; prints the verdict and a hint.
+
+    Raises:
+        ValueError: if ``mask`` is not 2-D.
+    """
+    exercise = "Exercise 1 (bounding box)"
+    hint = "np.any(mask, axis=1) says which rows hold a True pixel; np.flatnonzero gives indices."
+    if answer is None:
+        return not_answered(exercise, hint)
+    ys, xs = np.nonzero(_as_bool_mask(mask, "mask"))
+    if ys.size == 0:
+        return report(exercise, "this mask has no True pixel, so no box.", "Pick another image.")
+    box = np.asarray(answer).ravel()
+    if box.size != 4 or not np.issubdtype(box.dtype, np.number):
+        return report(
+            exercise, f"expected 4 numbers (x_min, y_min, x_max, y_max), not {answer!r}.", hint
+        )
+    x0, y0, x1, y1 = right = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    mistakes = [
+        ((y0, x0, y1, x1), "x and y are swapped: x counts columns (axis 1), y rows (axis 0)."),
+        (
+            (x0, y0, x1 - 1, y1 - 1),
+            "x_max and y_max stop at the last True pixel; the box's edge lies one further.",
+        ),
+        (
+            (x0, y0, x1 - x0, y1 - y0),
+            "that is (x, y, width, height), not (x_min, y_min, x_max, y_max).",
+        ),
+    ]
+    names = ("x_min", "y_min", "x_max", "y_max")
+    wrong = ", ".join(n for n, a, b in zip(names, box, right, strict=True) if a != b)
+    return report(
+        exercise, _diagnose(box, right, mistakes, f"wrong: {wrong}.", np.array_equal), hint
+    )
+
+
+def check_mask_disagreement(answer: Any, mask_a: Any, mask_b: Any) -> bool:
+    """Check the number of pixels where two masks disagree (True in one, False in the other).
+
+    Args:
+        answer: a count of pixels; ``None`` when not answered yet.
+        mask_a, mask_b: (H, W) bool or 0/1 arrays of the same shape.
+
+    Returns:
+        Whether the count is right; prints the verdict and a hint.
+
+    Raises:
+        ValueError: if the masks are not 2-D or differ in shape.
+    """
+    exercise = "Exercise 2 (disagreeing pixels)"
+    hint = "A pixel disagrees when exactly one of the two masks is True: which operator is that?"
+    if answer is None:
+        return not_answered(exercise, hint)
+    a, b = _as_bool_mask(mask_a, "mask_a"), _as_bool_mask(mask_b, "mask_b")
+    if a.shape != b.shape:
+        raise ValueError(f"the masks must have one shape, got {a.shape} and {b.shape}.")
+    count = _as_number(answer)
+    if count is None:
+        return report(exercise, f"expected one number, got shape {np.shape(answer)}.", hint)
+    mistakes = [
+        ((a & ~b).sum(), "that counts only the pixels True in mask_a alone."),
+        ((b & ~a).sum(), "that counts only the pixels True in mask_b alone."),
+        (abs(a.sum() - b.sum()), "that is the difference of the areas: errors cancel out."),
+        ((a & b).sum(), "that counts where both masks are True, i.e. where they agree."),
+    ]
+    otherwise = "that is not the number of disagreeing pixels."
+    return report(exercise, _diagnose(count, (a ^ b).sum(), mistakes, otherwise, np.equal), hint)
+
+
+def check_masked_mean(answer: Any, pixel_losses: Any, keep: Any) -> bool:
+    """Check the mean of per-pixel losses over the pixels a mask keeps.
+
+    Args:
+        answer: one number; ``None`` when not answered yet.
+        pixel_losses: (H, W) float array of per-pixel losses.
+        keep: (H, W) bool or 0/1 array, True where a pixel counts; at least one True.
+
+    Returns:
+        Whether the mean is right (relative tolerance 1e-4); prints the verdict and a hint.
+
+    Raises:
+        ValueError: if the arrays are not 2-D, differ in shape, or ``keep`` keeps no pixel.
+    """
+    exercise = "Exercise 3 (masked mean loss)"
+    hint = "Sum the losses of the kept pixels and divide by how many pixels are kept."
+    if answer is None:
+        return not_answered(exercise, hint)
+    losses, keep = np.asarray(pixel_losses, dtype=np.float64), _as_bool_mask(keep, "keep")
+    if losses.shape != keep.shape or not keep.any():
+        raise ValueError(
+            f"expected pixel_losses and keep of one shape, keeping at least one pixel; got "
+            f"shapes {losses.shape} and {keep.shape} with {keep.sum()} pixels kept."
+        )
+    value = _as_number(answer)
+    if value is None:
+        return report(exercise, f"expected one number, got shape {np.shape(answer)}.", hint)
+    kept_sum, dropped = losses[keep].sum(), losses[~keep]
+    mistakes = [
+        (losses.mean(), "that is the mean over all pixels: the ignored ones still count."),
+        (kept_sum / losses.size, "that divides by all pixels (as Keras' default reduction does)."),
+        (dropped.mean() if dropped.size else np.nan, "that averages the ignored pixels instead."),
+    ]
+    otherwise = "that is not the mean loss over the kept pixels."
+    problem = _diagnose(value, kept_sum / keep.sum(), mistakes, otherwise, _is_close)
+    return report(exercise, problem, hint)

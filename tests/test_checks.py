@@ -113,3 +113,116 @@ def test_box_iou_names_the_mistake(capsys, answer, expected_words):
     assert not checks.check_box_iou(answer)
     out = capsys.readouterr().out
     assert "❌" in out and expected_words in out and "Hint:" in out
+
+
+# --- lesson 01: masks ---------------------------------------------------------------------------
+
+
+def box_mask() -> np.ndarray:
+    """A 6x8 mask whose True pixels span rows 1..3 and columns 2..6: box (2, 1, 7, 4)."""
+    mask = np.zeros((6, 8), dtype=bool)
+    mask[1, 2] = mask[3, 6] = mask[2, 4] = True
+    return mask
+
+
+@pytest.mark.parametrize("answer", [(2, 1, 7, 4), [2, 1, 7, 4], np.array([2, 1, 7, 4])])
+def test_check_mask_box_accepts_xyxy_with_the_far_edges_one_past(answer, capsys):
+    assert checks.check_mask_box(answer, box_mask()) is True
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ((1, 2, 4, 7), "swapped"),
+        ((2, 1, 6, 3), "stop at the last True pixel"),
+        ((2, 1, 5, 3), "width, height"),
+        ((2, 0, 7, 4), "wrong: y_min."),
+        ((3, 1, 7, 5), "wrong: x_min, y_max."),
+        ((2, 1, 7), "4 numbers"),
+    ],
+)
+def test_check_mask_box_names_the_mistake(answer, says, capsys):
+    assert checks.check_mask_box(answer, box_mask()) is False
+    assert says in capsys.readouterr().out
+
+
+def test_check_mask_box_on_an_empty_mask_says_there_is_no_box(capsys):
+    assert checks.check_mask_box((0, 0, 0, 0), np.zeros((4, 4), bool)) is False
+    assert "no True pixel" in capsys.readouterr().out
+
+
+def test_check_mask_box_rejects_a_mask_with_a_channel_axis():
+    with pytest.raises(ValueError, match=r"mask\[\.\.\., 0\]"):
+        checks.check_mask_box((2, 1, 7, 4), box_mask()[..., None])
+
+
+def test_checkers_report_the_stub_as_not_answered(capsys):
+    mask = box_mask()
+    assert checks.check_mask_box(None, mask) is False
+    assert checks.check_mask_disagreement(None, mask, mask) is False
+    assert checks.check_masked_mean(None, np.ones(mask.shape), mask) is False
+    assert capsys.readouterr().out.count("not answered yet") == 3
+
+
+def two_masks() -> tuple[np.ndarray, np.ndarray]:
+    """Masks with 3 pixels only in a, 1 only in b, 2 in both: 4 disagreements (by hand)."""
+    a = np.array([[1, 1, 1, 1, 1, 0, 0]], dtype=bool)
+    b = np.array([[0, 0, 0, 1, 1, 1, 0]], dtype=bool)
+    return a, b
+
+
+@pytest.mark.parametrize("answer", [4, np.int64(4), 4.0])
+def test_check_mask_disagreement_accepts_the_xor_count(answer, capsys):
+    assert checks.check_mask_disagreement(answer, *two_masks()) is True
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [(3, "mask_a alone"), (1, "mask_b alone"), (2, "agree"), (5, "not the number")],
+)
+def test_check_mask_disagreement_names_the_mistake(answer, says, capsys):
+    assert checks.check_mask_disagreement(answer, *two_masks()) is False
+    assert says in capsys.readouterr().out
+
+
+def test_check_mask_disagreement_asks_for_a_count_not_a_mask(capsys):
+    a, b = two_masks()
+    assert checks.check_mask_disagreement(a ^ b, a, b) is False
+    assert "one number" in capsys.readouterr().out
+
+
+def test_check_mask_disagreement_rejects_masks_of_different_shapes():
+    with pytest.raises(ValueError, match="one shape"):
+        checks.check_mask_disagreement(0, np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def losses_and_keep() -> tuple[np.ndarray, np.ndarray]:
+    """Losses 1, 2, 3, 10 with the last pixel ignored: masked mean 2, plain mean 4 (by hand)."""
+    return np.array([[1.0, 2.0], [3.0, 10.0]]), np.array([[True, True], [True, False]])
+
+
+@pytest.mark.parametrize("answer", [2.0, np.float32(2.0), np.array(2.0), 2.0001])
+def test_check_masked_mean_accepts_the_mean_over_kept_pixels(answer, capsys):
+    assert checks.check_masked_mean(answer, *losses_and_keep()) is True
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (4.0, "all pixels: the ignored"),
+        (1.5, "divides by all pixels"),
+        (10.0, "ignored pixels"),
+        (2.01, "not the mean"),
+    ],
+)
+def test_check_masked_mean_names_the_mistake(answer, says, capsys):
+    assert checks.check_masked_mean(answer, *losses_and_keep()) is False
+    assert says in capsys.readouterr().out
+
+
+def test_check_masked_mean_rejects_a_mask_that_keeps_nothing():
+    with pytest.raises(ValueError, match="keeping at least one pixel"):
+        checks.check_masked_mean(1.0, np.ones((2, 2)), np.zeros((2, 2), bool))
