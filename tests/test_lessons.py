@@ -1,0 +1,159 @@
+"""Instructor tools: notebook files, stripping, the lesson template, HTML rendering."""
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+import test_notebooks as hygiene  # the checks every lesson in notebooks/ must pass
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from labutils import REPO_URL, lessons, student
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(nb: dict, path: Path) -> Path:
+    nbformat.write(nb, path)
+    return path
+
+
+def test_write_notebook_writes_what_nbformat_writes(tmp_path):
+    nb = new_notebook(
+        cells=[new_markdown_cell("# Title · ünïcode\n\nText."), new_code_cell("x = 1\nx")]
+    )
+    path = write(nb, tmp_path / "a.ipynb")
+    lessons.write_notebook(lessons.read_notebook(path), tmp_path / "b.ipynb")
+    assert (tmp_path / "b.ipynb").read_bytes() == path.read_bytes()
+
+
+def test_read_notebook_rejects_what_is_not_a_notebook(tmp_path):
+    with pytest.raises(FileNotFoundError, match="check the path"):
+        lessons.read_notebook(tmp_path / "missing.ipynb")
+    (tmp_path / "bad.ipynb").write_text("{not json")
+    with pytest.raises(ValueError, match="invalid JSON"):
+        lessons.read_notebook(tmp_path / "bad.ipynb")
+    (tmp_path / "old.ipynb").write_text(json.dumps({"nbformat": 3, "worksheets": []}))
+    with pytest.raises(ValueError, match="not an nbformat-4 notebook"):
+        lessons.read_notebook(tmp_path / "old.ipynb")
+
+
+def test_strip_notebook_removes_outputs_counts_timings_and_widget_state(tmp_path):
+    cell = new_code_cell("print(1)", execution_count=3, outputs=[new_output("stream", text="1\n")])
+    cell.metadata = {
+        "tags": ["solution"],
+        "nbmake": {"mock": {"EPOCHS": 1}},
+        "execution": {"iopub.status.idle": "2026-01-01T00:00:00Z"},
+    }
+    nb = new_notebook(cells=[cell, new_markdown_cell("text")])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    path = write(nb, tmp_path / "a.ipynb")
+    assert lessons.strip_notebook(path) is True
+    [code, _] = lessons.read_notebook(path)["cells"]
+    assert code["outputs"] == [] and code["execution_count"] is None
+    assert code["metadata"] == {"tags": ["solution"], "nbmake": {"mock": {"EPOCHS": 1}}}
+    assert "widgets" not in lessons.read_notebook(path)["metadata"]
+    stripped = path.read_bytes()
+    assert lessons.strip_notebook(path) is False
+    assert path.read_bytes() == stripped
+
+
+def test_colab_url_points_at_the_repository():
+    assert lessons.colab_url("03_pets_dataset.ipynb") == (
+        "https://colab.research.google.com/github/segmentation-lab/segmentation-lab"
+        "/blob/main/notebooks/03_pets_dataset.ipynb"
+    )
+    assert hygiene.colab_url(Path("03_pets_dataset.ipynb")) == lessons.colab_url(
+        "03_pets_dataset.ipynb"
+    )
+
+
+def test_template_setup_cell_is_the_one_in_contributing():
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    block = re.search(r"3\. \*\*Setup\*\*.*?```python\n(.*?)```", text, re.S)[1]
+    setup = next(
+        c for c in lessons.read_notebook(lessons.TEMPLATE)["cells"] if c["cell_type"] == "code"
+    )
+    assert "".join(setup["source"]) == textwrap.dedent(block).strip()
+    assert f"git+{REPO_URL}" in "".join(setup["source"])
+
+
+def test_new_lesson_takes_the_next_number_and_passes_the_hygiene_checks(tmp_path):
+    first = lessons.new_lesson("masks", tmp_path)
+    second = lessons.new_lesson("instance_masks", tmp_path, title="Instance segmentation")
+    assert (first.name, second.name) == ("01_masks.ipynb", "02_instance_masks.ipynb")
+    cells = lessons.read_notebook(second)["cells"]
+    assert "".join(cells[0]["source"]).startswith("# 02 · Instance segmentation\n")
+    assert lessons.read_notebook(first)["cells"][0]["source"][0] == "# 01 · Masks\n"
+    for path in (first, second):
+        assert "{{" not in path.read_text(), "every placeholder is filled"
+        hygiene.test_notebook_anatomy(path)
+        hygiene.test_notebook_is_stripped(path)
+        hygiene.test_notebook_has_no_absolute_paths_or_foreign_urls(path)
+    assert [c["cell_type"] for c in cells] == [
+        c["cell_type"] for c in lessons.read_notebook(lessons.TEMPLATE)["cells"]
+    ]
+
+
+def test_new_lesson_rejects_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="lower-case letters and digits joined by underscores"):
+        lessons.new_lesson("Instance Masks", tmp_path)
+    with pytest.raises(FileNotFoundError, match="pass the lessons folder"):
+        lessons.new_lesson("masks", tmp_path / "missing")
+
+
+def test_new_lesson_and_its_student_edition_execute_with_nbmake(tmp_path):
+    lesson = lessons.new_lesson("template_check", tmp_path)
+    student.write_student_edition(lesson, tmp_path / "student")
+    assert (
+        "pet_fraction = None  # YOUR CODE HERE" in (tmp_path / "student" / lesson.name).read_text()
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbmake",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(tmp_path),
+    ]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert "2 passed" in result.stdout
+
+
+def tiny_notebook(folder: Path, name: str, last_cell: str) -> Path:
+    (folder / "note.txt").write_text("read from the notebook folder")
+    cells = [
+        new_code_cell("N = 1000", metadata={"nbmake": {"mock": {"N": 7}}}),
+        new_code_cell('print(f"N is {N};", open("note.txt").read())'),
+        new_code_cell(last_cell),
+    ]
+    return write(new_notebook(cells=cells), folder / name)
+
+
+def test_render_html_writes_executed_pages_and_an_index(tmp_path):
+    lesson = tiny_notebook(tmp_path, "01_tiny.ipynb", "1 + 1")
+    pages = lessons.render_html([lesson], tmp_path / "html")
+    assert pages == [tmp_path / "html" / "01_tiny.html"]
+    page = pages[0].read_text()
+    assert "N is 1000; read from the notebook folder" in page
+    assert 'href="01_tiny.html"' in (tmp_path / "html" / "index.html").read_text()
+    [ci_page] = lessons.render_html([lesson], tmp_path / "ci", ci_values=True)
+    assert "N is 7;" in ci_page.read_text()
+
+
+def test_render_html_writes_a_failing_notebook_then_raises(tmp_path):
+    broken = tiny_notebook(tmp_path, "02_broken.ipynb", 'raise ValueError("boom in cell 3")')
+    with pytest.raises(RuntimeError, match=r"02_broken.ipynb: ValueError: boom in cell 3"):
+        lessons.render_html([broken], tmp_path / "html")
+    assert "boom in cell 3" in (tmp_path / "html" / "02_broken.html").read_text()
+    with pytest.raises(ValueError, match="No notebooks to render"):
+        lessons.render_html([], tmp_path / "html")
+    with pytest.raises(FileNotFoundError):
+        lessons.render_html([tmp_path / "missing.ipynb"], tmp_path / "html")
