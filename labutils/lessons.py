@@ -202,7 +202,7 @@ def render_html(
 
 
 def _execute_notebook(notebook: Path, ci_values: bool, timeout: int) -> tuple[object, str | None]:
-    """Run a notebook in its folder; return the executed NotebookNode and the error, if any."""
+    """Run a notebook in its folder; return the executed NotebookNode and its error, if any."""
     if ci_values:  # nbmake's own runner, so the mocks behave exactly as in CI
         from nbmake.nb_run import NotebookRun
 

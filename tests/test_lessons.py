@@ -137,12 +137,15 @@ def tiny_notebook(folder: Path, name: str, last_cell: str) -> Path:
     return write(new_notebook(cells=cells), folder / name)
 
 
-def test_render_html_writes_executed_pages_and_an_index(tmp_path):
-    lesson = tiny_notebook(tmp_path, "01_tiny.ipynb", "1 + 1")
+def test_render_html_writes_executed_pages_and_an_index(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as in CI: the pages must still show figures
+    plot = "import matplotlib.pyplot as plt\n\nplt.plot([0, 1])\nplt.show()"
+    lesson = tiny_notebook(tmp_path, "01_tiny.ipynb", plot)
     pages = lessons.render_html([lesson], tmp_path / "html")
     assert pages == [tmp_path / "html" / "01_tiny.html"]
     page = pages[0].read_text()
     assert "N is 1000; read from the notebook folder" in page
+    assert "data:image/png;base64" in page, "the figure is in the page"
     assert 'href="01_tiny.html"' in (tmp_path / "html" / "index.html").read_text()
     [ci_page] = lessons.render_html([lesson], tmp_path / "ci", ci_values=True)
     assert "N is 7;" in ci_page.read_text()
