@@ -7,7 +7,8 @@ so every notebook still runs end to end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,11 +16,14 @@ import numpy as np
 from labutils import metrics
 
 __all__ = [
+    "check_background_accuracy",
     "check_box_iou",
     "check_mask_box",
     "check_mask_disagreement",
     "check_masked_mean",
     "check_per_class_iou",
+    "check_pipeline_order",
+    "check_resize_mask",
     "not_answered",
     "report",
 ]
@@ -339,4 +343,140 @@ def check_masked_mean(answer: Any, pixel_losses: Any, keep: Any) -> bool:
     ]
     otherwise = "that is not the mean loss over the kept pixels."
     problem = _diagnose(value, kept_sum / keep.sum(), mistakes, otherwise, _is_close)
+    return report(exercise, problem, hint)
+
+
+# --- Lesson 03 (the dataset and its pipeline) ---------------------------------------------------
+
+_PIPELINE_STEPS = ("map", "cache", "shuffle", "batch", "prefetch")
+
+
+def check_background_accuracy(answer: Any, pixel_counts: Any) -> bool:
+    """Check the pixel accuracy of a model that answers "background" everywhere (03_pets_dataset).
+
+    Args:
+        answer: one number, a fraction in [0, 1]; ``None`` when not answered yet.
+        pixel_counts: (N, 3) pixels of pet, background and border in each of N images.
+
+    Returns:
+        Whether the accuracy is right (relative tolerance 1e-4); prints the verdict and a hint.
+    """
+    exercise = "Exercise 1 (the all-background model)"
+    hint = "accuracy = correct pixels / all pixels, over all images; background is class 1."
+    if answer is None:
+        return not_answered(exercise, hint)
+    value = _as_number(answer)
+    if value is None:
+        return report(exercise, f"expected one number, got shape {np.shape(answer)}.", hint)
+    counts = np.atleast_2d(np.asarray(pixel_counts, dtype=np.float64))  # (N, 3)
+    right = counts[:, 1].sum() / counts.sum()
+    pet_share, _, border_share = counts.sum(axis=0) / counts.sum()
+    mistakes = [
+        (100 * right, "that is a percentage; give a fraction between 0 and 1."),
+        (
+            np.mean(counts[:, 1] / counts.sum(axis=1)),
+            "that is the mean of per-image accuracies; pixel accuracy pools all pixels.",
+        ),
+        (pet_share, "that is the share of pet pixels (class 0), not of background."),
+        (border_share, "that is the share of border pixels (class 2), not of background."),
+    ]
+    otherwise = "that is not the accuracy of that model."
+    return report(exercise, _diagnose(value, right, mistakes, otherwise, _is_close), hint)
+
+
+def _test_trimap() -> np.ndarray:
+    """A (45, 61, 1) uint8 mask like a trimap: background, a wide border band, a pet inside."""
+    mask = np.ones((45, 61, 1), dtype=np.uint8)
+    mask[4:41, 5:56] = 2
+    mask[14:31, 16:45] = 0
+    return mask
+
+
+def _invented_labels(source: np.ndarray, result: np.ndarray) -> int:
+    """Count result pixels whose label occurs nowhere near the matching place in ``source``."""
+    (height, width), (rows, cols) = source.shape[:2], result.shape[:2]
+    reach_y, reach_x = math.ceil(height / rows), math.ceil(width / cols)
+    invented = 0
+    for (i, j), label in np.ndenumerate(result[..., 0]):
+        y, x = round((i + 0.5) * height / rows), round((j + 0.5) * width / cols)
+        window = source[max(y - reach_y, 0) : y + reach_y, max(x - reach_x, 0) : x + reach_x]
+        invented += label not in window
+    return invented
+
+
+def _resize_problem(
+    resize_mask: Callable[[Any, tuple[int, int]], Any], size: tuple[int, int]
+) -> str | None:
+    """What is wrong with ``resize_mask`` resizing the test trimap to ``size``, or ``None``."""
+    source = _test_trimap()
+    result = np.asarray(resize_mask(source, size))
+    values = np.unique(result)
+    if result.shape != (*size, 1):
+        return f"for size {size} it returned shape {result.shape}; expected {(*size, 1)}."
+    if not np.all(values == np.round(values)) or not set(values.tolist()) <= {0, 1, 2}:
+        return f"the result holds values {values[:6].tolist()}, which are not labels 0, 1, 2."
+    if invented := _invented_labels(source, result):
+        return (
+            f"resized to {size}, {invented} pixels hold a label found nowhere near them in the "
+            "input (e.g. background between pet and border), as rounded interpolations do."
+        )
+    return None
+
+
+def check_resize_mask(resize_mask: Callable[[Any, tuple[int, int]], Any] | None) -> bool:
+    """Check a function that resizes a mask without inventing labels (03_pets_dataset).
+
+    Args:
+        resize_mask: the student's ``resize_mask(mask, size)``, taking a (H, W, 1) uint8 mask
+            and ``size = (height, width)``; ``None`` when not answered yet.
+
+    Returns:
+        Whether, shrinking and enlarging a test trimap, it returns (height, width, 1) masks
+        whose every label is copied from the matching neighbourhood of the input (nearest
+        neighbour or an equivalent); prints the verdict and a hint.
+    """
+    exercise = "Exercise 2 (resizing a mask)"
+    hint = "look at the `method` argument of tf.image.resize: which method only copies pixels?"
+    if resize_mask is None:
+        return not_answered(exercise, hint)
+    problem = _resize_problem(resize_mask, (18, 24)) or _resize_problem(resize_mask, (100, 130))
+    return report(exercise, problem, hint)
+
+
+def check_pipeline_order(steps: Sequence[str] | None) -> bool:
+    """Check the order of the tf.data steps of a training pipeline (03_pets_dataset).
+
+    Args:
+        steps: the names "map", "cache", "shuffle", "batch", "prefetch" in the student's
+            order; ``None`` when not answered yet.
+
+    Returns:
+        Whether the order is map → cache → shuffle → batch → prefetch; prints the verdict and
+        the first misplaced step's consequence.
+    """
+    exercise = "Exercise 3 (pipeline order)"
+    hint = "ask of each step: what must already have happened for it to do its job only once?"
+    if steps is None:
+        return not_answered(exercise, hint)
+    order = [str(s).strip().lower() for s in steps]
+    if sorted(order) != sorted(_PIPELINE_STEPS):
+        return report(
+            exercise, f"use each of {list(_PIPELINE_STEPS)} once; got {list(steps)}.", hint
+        )
+    position = {step: order.index(step) for step in order}
+    rules = [  # (must come first, then, what goes wrong otherwise)
+        ("map", "cache", "caching before map keeps full-size photos: resizing runs every epoch."),
+        ("cache", "shuffle", "caching after shuffle freezes the first epoch's order for all."),
+        (
+            "shuffle",
+            "batch",
+            "shuffling after batch moves whole batches: the same images stay together.",
+        ),
+        (
+            "batch",
+            "prefetch",
+            "prefetch goes last, so that whole ready batches wait for the model.",
+        ),
+    ]
+    problem = next((why for first, then, why in rules if position[first] > position[then]), None)
     return report(exercise, problem, hint)

@@ -226,3 +226,77 @@ def test_check_masked_mean_names_the_mistake(answer, says, capsys):
 def test_check_masked_mean_rejects_a_mask_that_keeps_nothing():
     with pytest.raises(ValueError, match="keeping at least one pixel"):
         checks.check_masked_mean(1.0, np.ones((2, 2)), np.zeros((2, 2), bool))
+
+
+# --- lesson 03: the dataset and its pipeline ------------------------------------------------------
+
+PIXEL_COUNTS_03 = np.array([[10, 80, 10], [120, 60, 20]])  # (N, 3): background 140 of 300 px
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        (140 / 300, True, "correct"),
+        (np.float32(140 / 300), True, "correct"),
+        (100 * 140 / 300, False, "percentage"),
+        ((80 / 100 + 60 / 200) / 2, False, "per-image"),
+        (130 / 300, False, "share of pet pixels"),
+        (0.3, False, "not the accuracy of that model"),
+        ([0.5, 0.5], False, "one number"),
+        (None, False, "not answered"),
+    ],
+)
+def test_check_background_accuracy(capsys, answer, verdict, says):
+    assert checks.check_background_accuracy(answer, PIXEL_COUNTS_03) is verdict
+    assert says in capsys.readouterr().out
+
+
+def test_check_resize_mask_accepts_nearest_neighbour_from_tf_and_opencv(capsys):
+    import cv2
+    import tensorflow as tf
+
+    assert checks.check_resize_mask(lambda m, s: tf.image.resize(m, s, method="nearest"))
+    assert checks.check_resize_mask(
+        lambda m, s: cv2.resize(m, s[::-1], interpolation=cv2.INTER_NEAREST)[..., None]
+    )
+    assert capsys.readouterr().out.count("correct") == 2
+
+
+@pytest.mark.parametrize(
+    ("make_resize", "says"),
+    [
+        (lambda tf: lambda m, s: tf.image.resize(m, s), "not labels"),
+        (lambda tf: lambda m, s: tf.round(tf.image.resize(m, s)), "nowhere near"),
+        (lambda tf: lambda m, s: tf.image.resize(m, s, method="nearest")[..., 0], "shape"),
+        (lambda tf: lambda m, s: tf.image.resize(m, s[::-1], method="nearest"), "shape"),
+    ],
+    ids=["bilinear", "rounded bilinear", "channel dropped", "height and width swapped"],
+)
+def test_check_resize_mask_catches_invented_labels_and_bad_shapes(capsys, make_resize, says):
+    import tensorflow as tf
+
+    assert not checks.check_resize_mask(make_resize(tf))
+    assert says in capsys.readouterr().out
+
+
+def test_check_resize_mask_not_answered(capsys):
+    assert not checks.check_resize_mask(None)
+    assert "not answered" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("steps", "verdict", "says"),
+    [
+        (["map", "cache", "shuffle", "batch", "prefetch"], True, "correct"),
+        (["Map", "cache ", "shuffle", "batch", "PREFETCH"], True, "correct"),
+        (["cache", "map", "shuffle", "batch", "prefetch"], False, "resizing runs every epoch"),
+        (["map", "shuffle", "cache", "batch", "prefetch"], False, "freezes the first epoch"),
+        (["map", "cache", "batch", "shuffle", "prefetch"], False, "whole batches"),
+        (["prefetch", "map", "cache", "shuffle", "batch"], False, "prefetch goes last"),
+        (["map", "cache", "shuffle", "batch"], False, "each of"),
+        (None, False, "not answered"),
+    ],
+)
+def test_check_pipeline_order(capsys, steps, verdict, says):
+    assert checks.check_pipeline_order(steps) is verdict
+    assert says in capsys.readouterr().out
