@@ -1,0 +1,98 @@
+"""The U-Net of lesson 04, from the original lab's exact model to the lab's lighter CPU recipe.
+
+``build_unet()`` with its defaults is the original lab's U-Net (7.8 M parameters); the options
+(depth, width, batch normalisation, dropout) give the lighter model that ``recommended_config()``
+describes and that ``python -m labutils train`` trains by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import layers
+
+__all__ = ["build_unet", "recommended_config"]
+
+
+def _conv_block(x: Any, filters: int, batch_norm: bool, dtype: Any) -> Any:
+    """Two 3×3 'same' convolutions with ReLU (conv → BN → ReLU when ``batch_norm``)."""
+    for _ in range(2):
+        if batch_norm:
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, dtype=dtype)(x)
+            x = layers.BatchNormalization(dtype=dtype)(x)
+            x = layers.Activation("relu", dtype=dtype)(x)
+        else:
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype)(x)
+    return x
+
+
+def build_unet(
+    image_size: int = 64,
+    num_classes: int = 3,
+    base_filters: int = 64,
+    depth: int = 3,
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    dtype: str | None = None,
+) -> keras.Model:
+    """Build a U-Net: ``depth`` down blocks, a bottleneck, ``depth`` up blocks, softmax head.
+
+    With the defaults this is exactly the original lab's ``unet()`` (filters 64-128-256 down,
+    512 in the bottleneck, UpSampling2D + Concatenate up, 3×3 softmax head), but with the
+    input shape ``(image_size, image_size, 3)`` that the original meant.
+
+    Args:
+        image_size: height and width of the input; must be divisible by ``2**depth``.
+        num_classes: channels of the output, one probability per class.
+        base_filters: filters of the first block; they double at every level down.
+        depth: number of 2× down-samplings (the bottleneck has ``base_filters * 2**depth``).
+        batch_norm: put batch normalisation between each convolution and its ReLU.
+        dropout: dropout rate after the bottleneck (0 disables it).
+        dtype: a Keras dtype policy such as ``"mixed_bfloat16"``; the softmax stays float32.
+
+    Returns:
+        A Keras model mapping images ``(B, S, S, 3)`` float32 in [0, 1] to probabilities
+        ``(B, S, S, num_classes)`` float32 that sum to 1 over the last axis.
+
+    Raises:
+        ValueError: if ``image_size`` is not a positive multiple of ``2**depth`` or another
+            argument is out of range.
+    """
+    if depth < 1 or base_filters < 1 or num_classes < 2 or not 0.0 <= dropout < 1.0:
+        raise ValueError(
+            f"build_unet needs depth >= 1, base_filters >= 1, num_classes >= 2 and "
+            f"0 <= dropout < 1; got depth={depth}, base_filters={base_filters}, "
+            f"num_classes={num_classes}, dropout={dropout}."
+        )
+    if image_size < 1 or image_size % 2**depth:
+        nearest = max(1, round(image_size / 2**depth)) * 2**depth
+        raise ValueError(
+            f"image_size must be a positive multiple of 2**depth = {2**depth} so that every "
+            f"skip connection lines up; got {image_size}. Try {nearest}."
+        )
+    inputs = keras.Input(shape=(image_size, image_size, 3), name="images")
+    x, skips = inputs, []
+    for level in range(depth):  # (B, S / 2**level, S / 2**level, base * 2**level)
+        x = _conv_block(x, base_filters * 2**level, batch_norm, dtype)
+        skips.append(x)
+        x = layers.MaxPooling2D(2, dtype=dtype)(x)
+    x = _conv_block(x, base_filters * 2**depth, batch_norm, dtype)  # the bottleneck
+    if dropout:
+        x = layers.Dropout(dropout, dtype=dtype)(x)
+    for level in reversed(range(depth)):
+        x = layers.UpSampling2D(2, dtype=dtype)(x)
+        x = layers.Concatenate(dtype=dtype)([x, skips[level]])
+        x = _conv_block(x, base_filters * 2**level, batch_norm, dtype)
+    x = layers.Conv2D(num_classes, 3, padding="same", dtype=dtype)(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="probs")(x)
+    return keras.Model(inputs, outputs, name="unet")
+
+
+def recommended_config() -> dict[str, Any]:
+    """Return the ``build_unet`` arguments of the lab's recommended CPU model.
+
+    Returns:
+        A dict to pass as ``build_unet(**recommended_config())``.
+    """
+    return {"image_size": 128, "base_filters": 16, "depth": 4, "batch_norm": True, "dropout": 0.0}
