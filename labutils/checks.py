@@ -54,7 +54,7 @@ def not_answered(exercise: str, hint: str) -> bool:
 
 
 def check_per_class_iou(ious: Any, y_true: Any, y_pred: Any, num_classes: int = 3) -> bool:
-    """Check lesson 02's exercise 1: the IoU of every class, computed by hand.
+    """Check lesson 02's exercise 1: the IoU of every class, from the confusion matrix cm.
 
     Args:
         ious: the student's answer, one IoU per class in class order (``None``: not answered).
@@ -66,7 +66,10 @@ def check_per_class_iou(ious: Any, y_true: Any, y_pred: Any, num_classes: int = 
         True when ``ious`` matches ``metrics.iou_per_class`` (relative tolerance 1e-4).
     """
     exercise = "Exercise 1 (per-class IoU)"
-    hint = "for each class c, compare the boolean masks y_true == c and y_pred == c: |P∩G| / |P∪G|."
+    hint = (
+        "cm[c, c] is class c's intersection; row c holds its true pixels, column c its "
+        "predicted ones, and the union counts the intersection only once."
+    )
     if ious is None:
         return not_answered(exercise, hint)
     return report(exercise, _per_class_iou_problem(ious, y_true, y_pred, num_classes), hint)
