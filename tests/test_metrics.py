@@ -111,6 +111,20 @@ def test_properties_of_iou_and_dice(seed, num_classes):
     assert metrics.pixel_accuracy(y_true, probs) == pytest.approx(np.trace(cm) / cm.sum())
 
 
+def test_confusion_matrices_add_up_over_a_dataset():
+    batches = [random_masks(seed, 4) for seed in SEEDS]  # (y_true, probs) per batch
+    total = sum(metrics.confusion_matrix(y_true, probs, 4) for y_true, probs in batches)
+    all_true = np.concatenate([y_true for y_true, _ in batches])
+    all_probs = np.concatenate([probs for _, probs in batches])
+    np.testing.assert_allclose(
+        metrics.iou_from_confusion(total), metrics.iou_per_class(all_true, all_probs, 4)
+    )
+    np.testing.assert_allclose(
+        metrics.dice_from_confusion(total), metrics.dice_per_class(all_true, all_probs, 4)
+    )
+    assert np.isnan(metrics.iou_from_confusion(np.diag([3, 0]))[1])  # class 1 never seen
+
+
 @pytest.mark.parametrize("num_classes", CLASS_COUNTS)
 def test_perfect_prediction_scores_one(num_classes):
     y_true, _ = random_masks(0, num_classes)
