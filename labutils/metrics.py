@@ -33,6 +33,7 @@ __all__ = [
     "iou_per_class",
     "mean_dice",
     "mean_iou",
+    "mean_iou_per_image",
     "pixel_accuracy",
 ]
 
@@ -188,6 +189,44 @@ def mean_iou(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> float:
     as :func:`confusion_matrix`. Returns a float in [0, 1].
     """
     return float(np.nanmean(iou_per_class(y_true, y_pred, num_classes)))
+
+
+def mean_iou_per_image(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:
+    """Mean IoU of each image on its own, over the classes present in that image.
+
+    Used in ``notebooks/05_evaluation.ipynb`` to find a model's worst images. The mean of these
+    numbers is *not* the dataset's mean IoU (:func:`mean_iou` of all pixels at once): here every
+    image weighs the same, however few pixels of a class it holds.
+
+    Args:
+        y_true: a batch of integer labels in [0, num_classes), ``(N, H, W)`` or ``(N, H, W, 1)``.
+        y_pred: labels of the same shape, or scores ``(N, H, W, num_classes)`` (argmax taken).
+        num_classes: number of classes C (at least 2).
+
+    Returns:
+        ``(N,)`` float64 in [0, 1]: entry n averages image n's per-class IoUs over the classes
+        found in its truth or its prediction (a class absent from both has no IoU).
+
+    Raises:
+        ValueError: as :func:`confusion_matrix`, or ``y_true`` is not a batch of 2-D masks.
+    """
+    _check_num_classes(num_classes)
+    truth = _to_array(y_true, "y_true")
+    if truth.ndim != 3:
+        raise ValueError(
+            f"y_true has shape {np.shape(y_true)}: expected a batch of masks (N, H, W) or "
+            "(N, H, W, 1); for one mask use mean_iou, or add a batch axis: mask[None]."
+        )
+    pred = _pred_to_labels(truth, _to_array(y_pred, "y_pred"), num_classes)
+    truth = _to_labels(truth, "y_true", num_classes)
+    image = np.arange(len(truth))[:, None]  # (N, 1): which image each pixel belongs to
+    flat = (image * num_classes + truth.reshape(len(truth), -1)) * num_classes
+    flat = (flat + pred.reshape(len(truth), -1)).ravel()
+    cms = np.bincount(flat, minlength=len(truth) * num_classes**2)
+    cms = cms.reshape(len(truth), num_classes, num_classes)  # (N, C, C), rows = truth
+    tp = np.diagonal(cms, axis1=1, axis2=2)  # (N, C)
+    ious = _ratio_or_nan(tp, cms.sum(axis=1) + cms.sum(axis=2) - tp)  # (N, C), NaN: absent
+    return np.nanmean(ious, axis=1)
 
 
 def dice_per_class(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:

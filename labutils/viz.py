@@ -24,19 +24,27 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from labutils import metrics
 from labutils.data import CLASS_NAMES
 
 __all__ = [
     "CLASS_COLORS",
+    "ERROR_KINDS",
+    "colorize_errors",
     "colorize_mask",
+    "error_map",
     "overlay_mask",
     "plot_border_thickness",
     "plot_class_shares",
+    "plot_confusion_matrix",
     "plot_history",
     "plot_image_sizes",
+    "plot_iou_histogram",
+    "plot_prediction_errors",
     "plot_species_breeds",
     "show_gallery",
     "show_overlays",
@@ -417,5 +425,188 @@ def plot_border_thickness(
     skipped = f", {values.size - finite.size} without border" if finite.size < values.size else ""
     ax.set(title=f"Border thickness ({finite.size} images{skipped})", xlabel=unit, ylabel="images")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# --- evaluation pictures (lesson 05) ---------------------------------------------------------
+
+#: Kinds of pixel in an error map, as seen from one class (the pet by default), in code order
+#: 0..4, with their Okabe–Ito colours. ``{name}`` is that class's name, ``{others}`` the other
+#: two, e.g. "background ↔ border".
+ERROR_KINDS: tuple[tuple[str, str], ...] = (
+    ("correct, not {name}", "#F2F2F2"),  # true negative: light grey
+    ("correct {name}", "#009E73"),  # true positive: bluish green
+    ("false positive: {name} predicted", "#E69F00"),  # orange
+    ("false negative: {name} missed", "#CC79A7"),  # reddish purple
+    ("{others} confused", "#56B4E9"),  # sky blue: the two other classes mistaken for each other
+)
+
+
+def error_map(mask: Any, pred_mask: Any, target_class: int = 0) -> np.ndarray:
+    """Sort every pixel into correct / false positive / false negative for one class.
+
+    With three classes an error is not simply a false positive or a false negative; both are
+    defined with respect to ``target_class`` (the pet by default), and a mistake between the
+    two other classes (background ↔ border) is a kind of its own.
+
+    Args:
+        mask: (H, W) or (H, W, 1) true class indices 0..2.
+        pred_mask: predicted class indices, same shape.
+        target_class: the class the errors are seen from, 0..2.
+
+    Returns:
+        (H, W) int64 codes, indexing :data:`ERROR_KINDS`: 0 correct and not the class, 1 correct
+        and the class (TP), 2 predicted as the class but not it (FP), 3 the class but predicted
+        as another (FN), 4 wrong between two other classes.
+
+    Raises:
+        ValueError: bad values or shapes, or ``target_class`` outside 0..2.
+    """
+    truth, pred = _check_mask(mask), _check_mask(pred_mask)
+    if truth.shape != pred.shape:
+        raise ValueError(f"mask is {truth.shape} but pred_mask is {pred.shape}: expected equal.")
+    if target_class not in range(len(CLASS_NAMES)):
+        raise ValueError(
+            f"target_class must be 0..2 ({', '.join(CLASS_NAMES)}); got {target_class}."
+        )
+    is_true, is_pred = truth == target_class, pred == target_class
+    kinds = [is_true & is_pred, is_pred & ~is_true, is_true & ~is_pred, truth != pred]
+    return np.select(kinds, [1, 2, 3, 4], default=0)
+
+
+def colorize_errors(codes: Any) -> np.ndarray:
+    """Paint an :func:`error_map` in the colours of :data:`ERROR_KINDS`.
+
+    Args:
+        codes: (H, W) integer codes 0..4.
+
+    Returns:
+        (H, W, 3) uint8 RGB picture.
+    """
+    palette = np.array([to_rgb(colour) for _, colour in ERROR_KINDS]) * 255  # (5, 3)
+    return np.round(palette).astype(np.uint8)[np.asarray(codes)]
+
+
+def _format_ious(ious: np.ndarray) -> str:
+    """'pet 0.912 · background 0.950 · border –' (a dash for a class with no IoU)."""
+    return " · ".join(
+        f"{name} {'–' if np.isnan(v) else f'{v:.3f}'}"
+        for name, v in zip(CLASS_NAMES, ious, strict=True)
+    )
+
+
+def plot_prediction_errors(
+    image: Any, mask: Any, pred_mask: Any, title: str = "", target_class: int = 0
+) -> Figure:
+    """Image, true mask, predicted mask and error map of one example, scored in the title.
+
+    Args:
+        image: (H, W, 3) RGB, uint8 or float in [0, 1].
+        mask: (H, W) or (H, W, 1) true class indices 0..2.
+        pred_mask: predicted class indices, same shape.
+        title: put before the scores, e.g. ``"image 17"``.
+        target_class: the class whose false positives and negatives the error map shows.
+
+    Returns:
+        The Figure: four axes in a row; the title holds the image's mean IoU (over the classes
+        in its truth or prediction) and each class's IoU; legends for classes and errors.
+
+    Raises:
+        ValueError: bad shapes or values (see :func:`overlay_mask` and :func:`error_map`).
+    """
+    codes = error_map(mask, pred_mask, target_class)
+    ious = metrics.iou_per_class(_check_mask(mask), _check_mask(pred_mask), len(CLASS_NAMES))
+    fig, axes = plt.subplots(1, 4, figsize=(13, 4.3))
+    name = CLASS_NAMES[target_class]
+    panels = {
+        "image": _check_image(image, codes.shape),
+        "true mask": overlay_mask(image, mask),
+        "predicted mask": overlay_mask(image, pred_mask),
+        f"errors (seen from the {name} class)": colorize_errors(codes),
+    }
+    for ax, (panel_title, picture) in zip(axes, panels.items(), strict=True):
+        ax.imshow(picture, interpolation="nearest")
+        ax.set_title(panel_title, fontsize=10)
+        ax.axis("off")
+    lead = f"{title} · " if title else ""
+    fig.suptitle(f"{lead}mean IoU {np.nanmean(ious):.3f}   ({_format_ious(ious)})")
+    others = " ↔ ".join(n for n in CLASS_NAMES if n != name)
+    class_handles = [
+        Patch(facecolor=np.array(c) / 255, edgecolor="black", label=n)
+        for n, c in zip(CLASS_NAMES, CLASS_COLORS, strict=True)
+    ]
+    error_handles = [
+        Patch(facecolor=c, edgecolor="grey", label=kind.format(name=name, others=others))
+        for kind, c in ERROR_KINDS
+    ]
+    legends = ((class_handles, "classes", 3, 0.38), (error_handles, "errors", 2, 0.77))
+    for handles, heading, ncols, x in legends:
+        fig.legend(handles=handles, title=heading, ncols=ncols, loc="upper center",
+                   bbox_to_anchor=(x, 0.2), fontsize="small", frameon=False)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    return fig
+
+
+def plot_confusion_matrix(cm: Any, normalize: bool = True) -> Figure:
+    """Draw a confusion matrix, row-normalised by default: each row is a true class's recall.
+
+    Args:
+        cm: (C, C) pixel counts, rows = true class, columns = predicted class
+            (``metrics.confusion_matrix``), C = 3 classes in the order of ``CLASS_NAMES``.
+        normalize: divide each row by its sum, so entry [i, j] is the fraction of class i's
+            pixels predicted as j and the diagonal holds each class's recall.
+
+    Returns:
+        The Figure with one axes, the value written in each cell.
+
+    Raises:
+        ValueError: not a (3, 3) matrix of non-negative counts.
+    """
+    counts = np.asarray(cm, dtype=np.float64)
+    if counts.shape != (len(CLASS_NAMES),) * 2 or counts.min() < 0:
+        raise ValueError(f"expected a (3, 3) matrix of non-negative counts; got {counts.shape}.")
+    rows = counts.sum(axis=1, keepdims=True)
+    shown = (
+        np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0) if normalize else counts
+    )
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else shown.max())
+    for (i, j), value in np.ndenumerate(shown):
+        text = f"{value:.1%}" if normalize else f"{value:,.0f}"
+        colour = "white" if value > 0.5 * (1 if normalize else shown.max()) else "black"
+        ax.text(j, i, text, ha="center", va="center", color=colour)
+    ax.set_xticks(range(len(CLASS_NAMES)), CLASS_NAMES)
+    ax.set_yticks(range(len(CLASS_NAMES)), CLASS_NAMES)
+    ax.set(xlabel="predicted class", ylabel="true class")
+    ax.set_title("each row sums to 100 % (recall on the diagonal)" if normalize else "pixels")
+    fig.tight_layout()
+    return fig
+
+
+def plot_iou_histogram(ious: Sequence[float], bins: int = 20) -> Figure:
+    """Histogram of per-image IoUs in [0, 1], with their mean and median marked.
+
+    Args:
+        ious: one IoU per image (e.g. ``metrics.mean_iou_per_image``); NaN entries are skipped.
+        bins: number of bins between 0 and 1.
+
+    Returns:
+        The Figure with one axes.
+
+    Raises:
+        ValueError: no finite value, or values outside [0, 1].
+    """
+    values = np.asarray(ious, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0 or values.min() < 0 or values.max() > 1:
+        raise ValueError(f"need IoUs in [0, 1], at least one finite; got {np.asarray(ious)[:5]}.")
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    ax.hist(values, bins=bins, range=(0, 1), color="grey", edgecolor="black")
+    for stat, style in ((np.mean, "-"), (np.median, "--")):
+        value = float(stat(values))
+        ax.axvline(value, color="black", linestyle=style, label=f"{stat.__name__} {value:.3f}")
+    ax.set(title=f"Mean IoU of each image ({values.size} images)", xlabel="IoU", ylabel="images")
+    ax.legend(loc="upper left")
     fig.tight_layout()
     return fig

@@ -6,10 +6,14 @@ directly, so a headless run (CI, a static render) shows a result too.
 
 * IoU playground (lesson 02): move and resize a predicted mask over the true one and watch
   IoU, Dice and pixel accuracy change.
+* Prediction stepper (lesson 05): step through a model's predictions, optionally worst first,
+  each shown as image, truth, prediction and error map with its mean IoU
+  (``viz.plot_prediction_errors``).
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import ipywidgets
@@ -19,9 +23,18 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from labutils import metrics
+from labutils import metrics, viz
+from labutils.data import NUM_CLASSES
 
-__all__ = ["iou_playground", "plot_shifted_prediction", "score_shifted_prediction"]
+__all__ = [
+    "describe_step",
+    "figure_to_png",
+    "iou_playground",
+    "order_by_iou",
+    "plot_shifted_prediction",
+    "prediction_stepper",
+    "score_shifted_prediction",
+]
 
 # ---------------------------------------------------------------------------------------------
 # IoU playground (lesson 02)
@@ -153,3 +166,129 @@ def iou_playground(truth_mask: Any) -> ipywidgets.interactive:
             value=1.0, min=0.25, max=2.0, step=0.05, description="scale", **options
         ),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Prediction stepper (lesson 05)
+# ---------------------------------------------------------------------------------------------
+
+
+def order_by_iou(ious: Any, worst_first: bool = False) -> np.ndarray:
+    """The order in which to show the images: as given, or from the lowest IoU up.
+
+    Args:
+        ious: (N,) one score per image, e.g. ``metrics.mean_iou_per_image``.
+        worst_first: sort by increasing IoU (ties keep their original order; NaN goes last).
+
+    Returns:
+        (N,) int64 image indices: ``order[k]`` is the image shown at step k.
+
+    Raises:
+        ValueError: ``ious`` is not a non-empty 1-D sequence.
+    """
+    ious = np.asarray(ious, dtype=np.float64)
+    if ious.ndim != 1 or ious.size == 0:
+        raise ValueError(f"ious has shape {ious.shape}: expected one IoU per image, (N,), N >= 1.")
+    if not worst_first:
+        return np.arange(ious.size, dtype=np.int64)
+    return np.argsort(ious, kind="stable").astype(np.int64)
+
+
+def describe_step(position: int, order: Any, ious: Any, worst_first: bool = False) -> str:
+    """The stepper's caption: which image is shown, where it ranks, and its mean IoU.
+
+    Args:
+        position: the step, 0..N-1.
+        order: (N,) image indices from :func:`order_by_iou`.
+        ious: (N,) per-image IoUs, indexed by image.
+        worst_first: whether ``order`` runs from the worst image up (said in the caption).
+
+    Returns:
+        An HTML line, e.g. ``"<b>image 17</b> · 1 of 68, worst first · mean IoU <b>0.412</b>"``.
+    """
+    index = int(order[position])
+    ranking = ", worst first" if worst_first else ""
+    return (
+        f"<b>image {index}</b> · {position + 1} of {len(order)}{ranking} · "
+        f"mean IoU <b>{float(ious[index]):.3f}</b>"
+    )
+
+
+def figure_to_png(fig: Figure, dpi: int = 80) -> bytes:
+    """Render a figure to PNG bytes (for an ``ipywidgets.Image``) and close it.
+
+    Args:
+        fig: a matplotlib figure.
+        dpi: resolution of the PNG.
+
+    Returns:
+        The PNG file's bytes.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def prediction_stepper(
+    images: Any, masks: Any, pred_masks: Any, worst_first: bool = False, target_class: int = 0
+) -> ipywidgets.VBox:
+    """Step through predictions: slider, play, previous / next buttons and a worst-first box.
+
+    Each step shows :func:`labutils.viz.plot_prediction_errors` of one image (as a PNG in an
+    ``ipywidgets.Image`` with CSS class ``seglab-view``) under a caption from
+    :func:`describe_step` (an ``ipywidgets.HTML`` with CSS class ``seglab-iou``).
+
+    Args:
+        images: (N, H, W, 3) RGB, uint8 or float in [0, 1].
+        masks: (N, H, W, 1) or (N, H, W) true class indices 0..2.
+        pred_masks: predicted class indices (not probabilities), same shape as ``masks``.
+        worst_first: start with the images sorted from the lowest mean IoU up.
+        target_class: the class whose false positives and negatives the error map shows.
+
+    Returns:
+        A ``VBox``: the controls, the caption and the picture. Display it as a cell's last line.
+
+    Raises:
+        ValueError: different numbers of images, masks and predictions, none, or bad masks.
+    """
+    if not len(images) == len(masks) == len(pred_masks) > 0:
+        raise ValueError(
+            f"got {len(images)} images, {len(masks)} masks and {len(pred_masks)} pred_masks: "
+            "expected the same number (at least 1) of each."
+        )
+    ious = metrics.mean_iou_per_image(masks, pred_masks, NUM_CLASSES)  # (N,) float64
+    order = order_by_iou(ious, worst_first)
+    last = len(order) - 1
+    slider = ipywidgets.IntSlider(0, 0, last, description="step", continuous_update=False)
+    play = ipywidgets.Play(0, min=0, max=last, interval=1500, description="play")
+    ipywidgets.link((play, "value"), (slider, "value"))
+    previous, following = (
+        ipywidgets.Button(description="◀ Prev"),
+        ipywidgets.Button(description="Next ▶"),
+    )
+    sort_box = ipywidgets.Checkbox(worst_first, description="worst first", indent=False)
+    caption = ipywidgets.HTML().add_class("seglab-iou")
+    view = ipywidgets.Image(format="png").add_class("seglab-view")
+
+    def show(_: Any = None) -> None:
+        index = int(order[slider.value])
+        caption.value = describe_step(slider.value, order, ious, sort_box.value)
+        figure = viz.plot_prediction_errors(
+            images[index], masks[index], pred_masks[index], f"image {index}", target_class
+        )
+        view.value = figure_to_png(figure)
+
+    def resort(_: Any) -> None:
+        order[:] = order_by_iou(ious, sort_box.value)
+        if slider.value == 0:
+            show()
+        slider.value = 0
+
+    slider.observe(show, names="value")
+    sort_box.observe(resort, names="value")
+    previous.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
+    following.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, last)))
+    show()
+    controls = ipywidgets.HBox([play, previous, slider, following, sort_box])
+    return ipywidgets.VBox([controls, caption, view])

@@ -287,3 +287,30 @@ def test_bad_boxes_raise_clear_errors(boxes, expected_words):
             metrics.box_iou(*args)
         for words in expected_words:
             assert words in str(error.value)
+
+
+# --- per-image mean IoU (lesson 05) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mean_iou_per_image_is_mean_iou_of_each_image(seed):
+    y_true, probs = random_masks(seed, 3, shape=(5, 12, 12))
+    y_true[0] = np.where(y_true[0] == 2, 1, y_true[0])  # image 0 has no class 2 in its truth
+    per_image = metrics.mean_iou_per_image(y_true, probs, 3)
+    expected = [metrics.mean_iou(t, p, 3) for t, p in zip(y_true, probs, strict=True)]
+    assert per_image.shape == (5,) and per_image.dtype == np.float64
+    np.testing.assert_allclose(per_image, expected)
+
+
+def test_mean_iou_per_image_by_hand_skips_classes_absent_from_an_image():
+    y_true = np.array([TINY_TRUE, [[1, 1, 1], [1, 0, 0]]])[..., None]  # (2, 2, 3, 1)
+    y_pred = np.array([TINY_PRED, [[1, 1, 1], [1, 0, 1]]])
+    # image 1: class 0 IoU 1/2, class 1 IoU 4/5, class 2 absent from both -> skipped
+    np.testing.assert_allclose(
+        metrics.mean_iou_per_image(y_true, y_pred, 3), [(1 / 3 + 2 / 3 + 1 / 2) / 3, 0.65]
+    )
+
+
+def test_mean_iou_per_image_wants_a_batch():
+    with pytest.raises(ValueError, match=r"expected a batch of masks \(N, H, W\)"):
+        metrics.mean_iou_per_image(TINY_TRUE, TINY_PRED, 3)

@@ -1,5 +1,7 @@
 """labutils.viz: exact overlay colours, the figures' axes and legends, clear errors."""
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -166,3 +168,87 @@ def test_plot_border_thickness_marks_the_median_and_skips_missing_borders():
     assert sum(b.get_height() for b in ax.patches) == 3
     with pytest.raises(ValueError, match="at least one finite"):
         viz.plot_border_thickness([np.nan])
+
+
+# --- evaluation pictures (lesson 05) -----------------------------------------------------------
+
+# truth    prediction   seen from the pet (0): TP at (0, 0); FP at (0, 1); FN at (1, 0);
+# 0 1 1    0 0 2        background <-> border at (0, 2) and (1, 2); (1, 1) correct, not pet
+# 0 1 2    1 1 1
+ERR_TRUE = np.array([[0, 1, 1], [0, 1, 2]])
+ERR_PRED = np.array([[0, 0, 2], [1, 1, 1]])
+ERR_CODES = np.array([[1, 2, 4], [3, 0, 4]])
+
+
+def test_error_map_sorts_pixels_as_seen_from_the_target_class():
+    np.testing.assert_array_equal(viz.error_map(ERR_TRUE, ERR_PRED[..., None]), ERR_CODES)
+    # seen from the border (2): (0, 2) is a false positive, (1, 2) a false negative
+    np.testing.assert_array_equal(
+        viz.error_map(ERR_TRUE, ERR_PRED, target_class=2), [[0, 4, 2], [4, 0, 3]]
+    )
+
+
+def test_error_colours_are_distinct_and_painted_where_expected():
+    colours = [colour for _, colour in viz.ERROR_KINDS]
+    assert len(set(colours)) == len(colours) == 5
+    picture = viz.colorize_errors(ERR_CODES)
+    assert picture.shape == (2, 3, 3) and picture.dtype == np.uint8
+    for (y, x), code in np.ndenumerate(ERR_CODES):
+        expected = tuple(int(colours[code][i : i + 2], 16) for i in (1, 3, 5))
+        assert tuple(picture[y, x]) == expected
+
+
+@pytest.mark.parametrize(
+    ("pred", "kwargs", "message"),
+    [
+        (ERR_PRED[:1], {}, "mask is (2, 3) but pred_mask is (1, 3)"),
+        (ERR_PRED + 1, {}, "Subtract 1 first"),
+        (ERR_PRED, {"target_class": 3}, "target_class must be 0..2"),
+    ],
+)
+def test_error_map_refuses_bad_input(pred, kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        viz.error_map(ERR_TRUE, pred, **kwargs)
+
+
+def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
+    image = np.zeros((2, 3, 3))
+    fig = viz.plot_prediction_errors(image, ERR_TRUE, ERR_PRED, title="image 7")
+    assert [ax.get_title() for ax in fig.axes] == [
+        "image", "true mask", "predicted mask", "errors (seen from the pet class)"
+    ]  # fmt: skip
+    # IoU: pet 1/3, background 1/5, border 0 -> mean 0.178
+    assert fig._suptitle.get_text() == (
+        "image 7 · mean IoU 0.178   (pet 0.333 · background 0.200 · border 0.000)"
+    )
+    np.testing.assert_array_equal(fig.axes[3].images[0].get_array(), viz.colorize_errors(ERR_CODES))
+    labels = legend_labels(fig)
+    assert labels[:3] == list(CLASS_NAMES)
+    assert "false negative: pet missed" in labels and "background ↔ border confused" in labels
+
+
+def test_plot_prediction_errors_marks_a_class_without_iou():
+    mask = np.ones((2, 2), int)  # background only, predicted perfectly
+    fig = viz.plot_prediction_errors(np.zeros((2, 2, 3)), mask, mask)
+    assert fig._suptitle.get_text() == "mean IoU 1.000   (pet – · background 1.000 · border –)"
+
+
+def test_plot_confusion_matrix_rows_are_recalls():
+    cm = np.array([[8, 2, 0], [1, 1, 2], [0, 0, 5]])
+    fig = viz.plot_confusion_matrix(cm)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["80.0%", "20.0%", "0.0%", "25.0%", "25.0%", "50.0%", "0.0%", "0.0%", "100.0%"]
+    assert "recall" in fig.axes[0].get_title()
+    assert [t.get_text() for t in viz.plot_confusion_matrix(cm, False).axes[0].texts][0] == "8"
+    with pytest.raises(ValueError, match="expected a"):
+        viz.plot_confusion_matrix(np.ones((2, 2)))
+
+
+def test_plot_iou_histogram_counts_every_finite_image_and_marks_mean_and_median():
+    fig = viz.plot_iou_histogram([0.2, 0.5, 0.9, np.nan])
+    ax = fig.axes[0]
+    assert sum(patch.get_height() for patch in ax.patches) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mean 0.533", "median 0.500"]
+    assert "3 images" in ax.get_title()
+    with pytest.raises(ValueError, match=r"need IoUs in \[0, 1\]"):
+        viz.plot_iou_histogram([1.5])

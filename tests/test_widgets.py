@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from labutils import widgets
+from labutils import metrics, widgets
 
 plt.switch_backend("Agg")  # draw off-screen
 
@@ -107,3 +107,98 @@ def test_playground_sliders_rescore_the_prediction(square):
     sliders["scale"].value = 2.0
     expected = widgets.score_shifted_prediction(square, dx=2, scale=2.0)
     assert playground.result["iou"] == pytest.approx(expected["iou"])
+
+
+# --- prediction stepper --------------------------------------------------------------------
+
+
+def test_order_by_iou_keeps_the_order_or_puts_the_worst_first():
+    ious = [0.9, 0.2, 0.5, 0.2]
+    np.testing.assert_array_equal(widgets.order_by_iou(ious), [0, 1, 2, 3])
+    np.testing.assert_array_equal(widgets.order_by_iou(ious, worst_first=True), [1, 3, 2, 0])
+    assert widgets.order_by_iou(ious).dtype == np.int64
+    with pytest.raises(ValueError, match=r"expected one IoU per image, \(N,\)"):
+        widgets.order_by_iou([])
+
+
+def test_describe_step_names_the_image_its_rank_and_its_iou():
+    ious = np.array([0.9, 0.2, 0.5])
+    order = widgets.order_by_iou(ious, worst_first=True)  # [1, 2, 0]
+    assert widgets.describe_step(1, order, ious, worst_first=True) == (
+        "<b>image 2</b> · 2 of 3, worst first · mean IoU <b>0.500</b>"
+    )
+    assert widgets.describe_step(0, [0, 1, 2], ious) == (
+        "<b>image 0</b> · 1 of 3 · mean IoU <b>0.900</b>"
+    )
+
+
+def test_figure_to_png_returns_png_bytes_and_closes_the_figure():
+    fig = plt.figure(figsize=(1, 1))
+    png = widgets.figure_to_png(fig)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert not plt.fignum_exists(fig.number)
+
+
+@pytest.fixture
+def predictions():
+    """Four 8 x 8 examples; per-image mean IoU 1, 0.25, 1, 0.583: image 1 is the worst."""
+    rng = np.random.default_rng(0)
+    images = rng.random((4, 8, 8, 3))  # (4, 8, 8, 3) float in [0, 1]
+    masks = np.ones((4, 8, 8, 1), np.int32)  # background ...
+    masks[:, 2:6, 2:6] = 0  # ... around a 4 x 4 pet
+    masks[:, 2:6, 2] = 2  # with a border on its left side
+    pred_masks = masks.copy()
+    pred_masks[1, :, :, 0] = 1  # image 1: background everywhere, the worst
+    pred_masks[3, 2:6, 2:6] = 0  # image 3: the border taken for pet
+    return images, masks, pred_masks
+
+
+def stepper_parts(stepper):
+    """The stepper's widgets by role: buttons by description, and the rest by type."""
+    controls, caption, view = stepper.children
+    parts = {w.description: w for w in controls.children}
+    return parts, caption, view
+
+
+def test_stepper_shows_the_first_image_with_css_classes_for_the_browser(predictions):
+    stepper = widgets.prediction_stepper(*predictions)
+    parts, caption, view = stepper_parts(stepper)
+    assert set(parts) == {"play", "◀ Prev", "step", "Next ▶", "worst first"}
+    assert "seglab-iou" in caption._dom_classes and "seglab-view" in view._dom_classes
+    assert caption.value == "<b>image 0</b> · 1 of 4 · mean IoU <b>1.000</b>"
+    assert bytes(view.value).startswith(b"\x89PNG")
+
+
+def test_stepper_slider_and_buttons_change_image_and_caption(predictions):
+    ious = metrics.mean_iou_per_image(predictions[1], predictions[2], 3)
+    parts, caption, view = stepper_parts(widgets.prediction_stepper(*predictions))
+    first_png = view.value
+    parts["step"].value = 1
+    assert caption.value.startswith("<b>image 1</b> · 2 of 4")
+    assert f"{ious[1]:.3f}" in caption.value and view.value != first_png
+    parts["Next ▶"].click()
+    assert parts["step"].value == 2 and caption.value.startswith("<b>image 2</b>")
+    parts["Next ▶"].click(), parts["Next ▶"].click()  # the last image: Next stays there
+    assert parts["step"].value == 3
+    parts["◀ Prev"].click()
+    assert parts["step"].value == 2
+    parts["play"].value = 0  # play and slider are linked
+    assert parts["step"].value == 0 and caption.value.startswith("<b>image 0</b>")
+
+
+def test_stepper_worst_first_starts_at_the_worst_image(predictions):
+    parts, caption, _ = stepper_parts(widgets.prediction_stepper(*predictions))
+    parts["step"].value = 2
+    parts["worst first"].value = True
+    assert parts["step"].value == 0
+    assert caption.value.startswith("<b>image 1</b> · 1 of 4, worst first")
+    parts["Next ▶"].click()
+    assert caption.value.startswith("<b>image 3</b> · 2 of 4, worst first")
+    parts["worst first"].value = False  # back at step 0 already: redrawn all the same
+    assert caption.value.startswith("<b>image 0</b> · 1 of 4 ·")
+
+
+def test_stepper_refuses_mismatched_inputs(predictions):
+    images, masks, pred_masks = predictions
+    with pytest.raises(ValueError, match="expected the same number"):
+        widgets.prediction_stepper(images[:3], masks, pred_masks)
