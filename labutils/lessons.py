@@ -172,12 +172,17 @@ def render_html(
         The written pages, in the order of ``notebooks``.
 
     Raises:
-        ValueError: ``notebooks`` is empty.
+        ValueError: ``notebooks`` is empty or two of them share a file name.
         FileNotFoundError: a notebook does not exist.
         RuntimeError: a notebook raised an error (after all pages are written).
     """
     if not notebooks:
         raise ValueError("No notebooks to render: pass .ipynb files, e.g. notebooks/*.ipynb.")
+    names = [Path(notebook).name for notebook in notebooks]
+    if len(set(names)) < len(names):
+        raise ValueError(
+            f"Two notebooks share a file name in {names}: render each to its own out folder."
+        )
     for notebook in notebooks:
         read_notebook(notebook)  # fail early on a wrong path, before minutes of execution
     from nbconvert import HTMLExporter

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -160,3 +161,7 @@ def test_render_html_writes_a_failing_notebook_then_raises(tmp_path):
         lessons.render_html([], tmp_path / "html")
     with pytest.raises(FileNotFoundError):
         lessons.render_html([tmp_path / "missing.ipynb"], tmp_path / "html")
+    (tmp_path / "copy").mkdir()
+    copy = shutil.copy(broken, tmp_path / "copy")
+    with pytest.raises(ValueError, match="share a file name"):
+        lessons.render_html([broken, copy], tmp_path / "html")
