@@ -26,11 +26,32 @@ __all__ = [
     "check_resize_mask",
     "not_answered",
     "report",
+    "Verdict",
 ]
 
 
-def report(exercise: str, problem: str | None, hint: str) -> bool:
-    """Print the verdict on one exercise and return whether it passed.
+class Verdict:
+    """A checker's result: true when the answer is right.
+
+    The verdict is printed when it is made, so a notebook cell ending in a check shows the
+    message once, not an extra ``True``/``False``.
+    """
+
+    def __init__(self, passed: bool) -> None:
+        self.passed = passed
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Verdict(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing more in Jupyter: the message was already printed."""
+
+
+def report(exercise: str, problem: str | None, hint: str) -> Verdict:
+    """Print the verdict on one exercise and return it (true when it passed).
 
     Args:
         exercise: the exercise's name, e.g. ``"Exercise 1 (pixel IoU)"``.
@@ -39,21 +60,21 @@ def report(exercise: str, problem: str | None, hint: str) -> bool:
     """
     if problem is None:
         print(f"✅ {exercise}: correct.")
-        return True
+        return Verdict(True)
     print(f"❌ {exercise}: {problem}\n   Hint: {hint}")
-    return False
+    return Verdict(False)
 
 
-def not_answered(exercise: str, hint: str) -> bool:
-    """Report an exercise whose answer is still the stub's ``None``."""
+def not_answered(exercise: str, hint: str) -> Verdict:
+    """Report an exercise whose answer is still the stub's ``None`` (a false verdict)."""
     print(f"✏️ {exercise}: not answered yet — replace the None with your code.\n   Hint: {hint}")
-    return False
+    return Verdict(False)
 
 
 # --- Lesson 02 (IoU) ---------------------------------------------------------------------------
 
 
-def check_per_class_iou(ious: Any, y_true: Any, y_pred: Any, num_classes: int = 3) -> bool:
+def check_per_class_iou(ious: Any, y_true: Any, y_pred: Any, num_classes: int = 3) -> Verdict:
     """Check lesson 02's exercise 1: the IoU of every class, from the confusion matrix cm.
 
     Args:
@@ -129,7 +150,7 @@ _BOX_CASES = (
 )
 
 
-def check_box_iou(box_iou_fn: Callable[[Any, Any], float] | None) -> bool:
+def check_box_iou(box_iou_fn: Callable[[Any, Any], float] | None) -> Verdict:
     """Check lesson 02's exercise 2: a function returning the IoU of two xyxy boxes.
 
     Args:
@@ -229,7 +250,7 @@ def _diagnose(
     return next((text for value, text in mistakes if same(answer, value)), otherwise)
 
 
-def check_mask_box(answer: Any, mask: Any) -> bool:
+def check_mask_box(answer: Any, mask: Any) -> Verdict:
     """Check the bounding box of a mask's True pixels, as taught in 01_masks.
 
     The box is ``(x_min, y_min, x_max, y_max)`` in continuous pixel coordinates, like
@@ -278,7 +299,7 @@ def check_mask_box(answer: Any, mask: Any) -> bool:
     )
 
 
-def check_mask_disagreement(answer: Any, mask_a: Any, mask_b: Any) -> bool:
+def check_mask_disagreement(answer: Any, mask_a: Any, mask_b: Any) -> Verdict:
     """Check the number of pixels where two masks disagree (True in one, False in the other).
 
     Args:
@@ -311,7 +332,7 @@ def check_mask_disagreement(answer: Any, mask_a: Any, mask_b: Any) -> bool:
     return report(exercise, _diagnose(count, (a ^ b).sum(), mistakes, otherwise, np.equal), hint)
 
 
-def check_masked_mean(answer: Any, pixel_losses: Any, keep: Any) -> bool:
+def check_masked_mean(answer: Any, pixel_losses: Any, keep: Any) -> Verdict:
     """Check the mean of per-pixel losses over the pixels a mask keeps.
 
     Args:
@@ -354,7 +375,7 @@ def check_masked_mean(answer: Any, pixel_losses: Any, keep: Any) -> bool:
 _PIPELINE_STEPS = ("map", "cache", "shuffle", "batch", "prefetch")
 
 
-def check_background_accuracy(answer: Any, pixel_counts: Any) -> bool:
+def check_background_accuracy(answer: Any, pixel_counts: Any) -> Verdict:
     """Check the pixel accuracy of a model that answers "background" everywhere (03_pets_dataset).
 
     Args:
@@ -426,7 +447,7 @@ def _resize_problem(
     return None
 
 
-def check_resize_mask(resize_mask: Callable[[Any, tuple[int, int]], Any] | None) -> bool:
+def check_resize_mask(resize_mask: Callable[[Any, tuple[int, int]], Any] | None) -> Verdict:
     """Check a function that resizes a mask without inventing labels (03_pets_dataset).
 
     Args:
@@ -446,7 +467,7 @@ def check_resize_mask(resize_mask: Callable[[Any, tuple[int, int]], Any] | None)
     return report(exercise, problem, hint)
 
 
-def check_pipeline_order(steps: Sequence[str] | None) -> bool:
+def check_pipeline_order(steps: Sequence[str] | None) -> Verdict:
     """Check the order of the tf.data steps of a training pipeline (03_pets_dataset).
 
     Args:

@@ -23,10 +23,10 @@ def data_dir() -> Path:
     return Path.cwd() / "data"
 
 
-def setup_notebook(seed: int = 42) -> dict[str, str]:
+def setup_notebook(seed: int = 42) -> None:
     """Seed every random generator and print the versions and device in use.
 
-    Warns (never fails) when there is no GPU. Returns the printed facts as a dict.
+    Warns (never fails) when there is no GPU.
     """
     import keras  # imported here so that importing labutils stays cheap
     import tensorflow as tf
@@ -43,4 +43,3 @@ def setup_notebook(seed: int = 42) -> dict[str, str]:
     print(" · ".join(f"{k} {v}" for k, v in facts.items()))
     if not gpus:
         print("No GPU found: everything runs on the CPU, training is just slower.")
-    return facts

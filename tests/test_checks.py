@@ -127,7 +127,7 @@ def box_mask() -> np.ndarray:
 
 @pytest.mark.parametrize("answer", [(2, 1, 7, 4), [2, 1, 7, 4], np.array([2, 1, 7, 4])])
 def test_check_mask_box_accepts_xyxy_with_the_far_edges_one_past(answer, capsys):
-    assert checks.check_mask_box(answer, box_mask()) is True
+    assert checks.check_mask_box(answer, box_mask())
     assert "correct" in capsys.readouterr().out
 
 
@@ -143,12 +143,12 @@ def test_check_mask_box_accepts_xyxy_with_the_far_edges_one_past(answer, capsys)
     ],
 )
 def test_check_mask_box_names_the_mistake(answer, says, capsys):
-    assert checks.check_mask_box(answer, box_mask()) is False
+    assert not checks.check_mask_box(answer, box_mask())
     assert says in capsys.readouterr().out
 
 
 def test_check_mask_box_on_an_empty_mask_says_there_is_no_box(capsys):
-    assert checks.check_mask_box((0, 0, 0, 0), np.zeros((4, 4), bool)) is False
+    assert not checks.check_mask_box((0, 0, 0, 0), np.zeros((4, 4), bool))
     assert "no True pixel" in capsys.readouterr().out
 
 
@@ -159,9 +159,9 @@ def test_check_mask_box_rejects_a_mask_with_a_channel_axis():
 
 def test_checkers_report_the_stub_as_not_answered(capsys):
     mask = box_mask()
-    assert checks.check_mask_box(None, mask) is False
-    assert checks.check_mask_disagreement(None, mask, mask) is False
-    assert checks.check_masked_mean(None, np.ones(mask.shape), mask) is False
+    assert not checks.check_mask_box(None, mask)
+    assert not checks.check_mask_disagreement(None, mask, mask)
+    assert not checks.check_masked_mean(None, np.ones(mask.shape), mask)
     assert capsys.readouterr().out.count("not answered yet") == 3
 
 
@@ -174,7 +174,7 @@ def two_masks() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("answer", [4, np.int64(4), 4.0])
 def test_check_mask_disagreement_accepts_the_xor_count(answer, capsys):
-    assert checks.check_mask_disagreement(answer, *two_masks()) is True
+    assert checks.check_mask_disagreement(answer, *two_masks())
     assert "correct" in capsys.readouterr().out
 
 
@@ -183,13 +183,13 @@ def test_check_mask_disagreement_accepts_the_xor_count(answer, capsys):
     [(3, "mask_a alone"), (1, "mask_b alone"), (2, "agree"), (5, "not the number")],
 )
 def test_check_mask_disagreement_names_the_mistake(answer, says, capsys):
-    assert checks.check_mask_disagreement(answer, *two_masks()) is False
+    assert not checks.check_mask_disagreement(answer, *two_masks())
     assert says in capsys.readouterr().out
 
 
 def test_check_mask_disagreement_asks_for_a_count_not_a_mask(capsys):
     a, b = two_masks()
-    assert checks.check_mask_disagreement(a ^ b, a, b) is False
+    assert not checks.check_mask_disagreement(a ^ b, a, b)
     assert "one number" in capsys.readouterr().out
 
 
@@ -205,7 +205,7 @@ def losses_and_keep() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("answer", [2.0, np.float32(2.0), np.array(2.0), 2.0001])
 def test_check_masked_mean_accepts_the_mean_over_kept_pixels(answer, capsys):
-    assert checks.check_masked_mean(answer, *losses_and_keep()) is True
+    assert checks.check_masked_mean(answer, *losses_and_keep())
     assert "correct" in capsys.readouterr().out
 
 
@@ -219,7 +219,7 @@ def test_check_masked_mean_accepts_the_mean_over_kept_pixels(answer, capsys):
     ],
 )
 def test_check_masked_mean_names_the_mistake(answer, says, capsys):
-    assert checks.check_masked_mean(answer, *losses_and_keep()) is False
+    assert not checks.check_masked_mean(answer, *losses_and_keep())
     assert says in capsys.readouterr().out
 
 
@@ -247,7 +247,7 @@ PIXEL_COUNTS_03 = np.array([[10, 80, 10], [120, 60, 20]])  # (N, 3): background 
     ],
 )
 def test_check_background_accuracy(capsys, answer, verdict, says):
-    assert checks.check_background_accuracy(answer, PIXEL_COUNTS_03) is verdict
+    assert bool(checks.check_background_accuracy(answer, PIXEL_COUNTS_03)) is verdict
     assert says in capsys.readouterr().out
 
 
@@ -298,5 +298,5 @@ def test_check_resize_mask_not_answered(capsys):
     ],
 )
 def test_check_pipeline_order(capsys, steps, verdict, says):
-    assert checks.check_pipeline_order(steps) is verdict
+    assert bool(checks.check_pipeline_order(steps)) is verdict
     assert says in capsys.readouterr().out
