@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from labutils import metrics
-from labutils.data import CLASS_NAMES
+from labutils.data import CLASS_NAMES, SPECIES_NAMES
 
 __all__ = [
     "CLASS_COLORS",
@@ -383,16 +383,22 @@ def plot_species_breeds(
     breed_species = np.zeros(len(breed_names), dtype=int)
     breed_species[labels] = species  # each breed belongs to one species
     fig, (ax_species, ax_breeds) = plt.subplots(
-        1, 2, figsize=(11, 0.2 * len(breed_names) + 1.5), width_ratios=(1, 2.5)
+        1, 2, figsize=(11, 0.17 * len(breed_names) + 1.5), width_ratios=(1, 2.5)
     )
-    bars = ax_species.bar(["cat", "dog"], np.bincount(species, minlength=2), color=_SPECIES_COLORS)
+    bars = ax_species.bar(SPECIES_NAMES, np.bincount(species, minlength=2), color=_SPECIES_COLORS)
     ax_species.bar_label(bars)
     ax_species.set(title="Species", ylabel="images")
     counts = np.bincount(labels, minlength=len(breed_names))
     ax_breeds.barh(breed_names, counts, color=np.array(_SPECIES_COLORS)[breed_species])
     ax_breeds.invert_yaxis()
     ax_breeds.tick_params(axis="y", labelsize=7)
-    ax_breeds.set(title="Breeds (colour = species)", xlabel="images")
+    ax_breeds.set(title="Breeds", xlabel="images")
+    ax_breeds.legend(
+        handles=[
+            Patch(color=c, label=n) for n, c in zip(SPECIES_NAMES, _SPECIES_COLORS, strict=True)
+        ],
+        loc="lower right",
+    )
     fig.tight_layout()
     return fig
 

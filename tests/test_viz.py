@@ -155,6 +155,7 @@ def test_plot_species_breeds_counts_and_colours_by_species():
     assert [b.get_width() for b in breeds_ax.patches] == [2, 1, 1]
     colours = [b.get_facecolor() for b in breeds_ax.patches]
     assert colours[0] != colours[1] and colours[1] == colours[2]
+    assert [t.get_text() for t in breeds_ax.get_legend().get_texts()] == ["cat", "dog"]
     with pytest.raises(ValueError, match="labels must be"):
         viz.plot_species_breeds([3], [0], ["Persian", "Boxer", "Pug"])
 
