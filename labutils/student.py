@@ -224,7 +224,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     lesson.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     lesson.set_defaults(func=_run_new_lesson)
     render = subparsers.add_parser("render", help="execute lessons and write them as HTML")
-    render.add_argument("notebooks", type=Path, nargs="*", help="default: notebooks/*.ipynb")
+    render.add_argument("notebooks", type=Path, nargs="*", help="files or folders (notebooks/)")
     render.add_argument("--out", type=Path, default=Path("_build/html"))
     render.add_argument("--ci-values", action="store_true", help="apply CI's nbmake mocks")
     render.set_defaults(func=_run_render)
@@ -255,7 +255,8 @@ def _run_new_lesson(args: argparse.Namespace) -> int:
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    notebooks = args.notebooks or sorted(Path("notebooks").glob("*.ipynb"))
+    paths = args.notebooks or [Path("notebooks")]
+    notebooks = [nb for p in paths for nb in (sorted(p.glob("*.ipynb")) if p.is_dir() else [p])]
     try:
         pages = lessons.render_html(notebooks, args.out, ci_values=args.ci_values)
     except RuntimeError as err:

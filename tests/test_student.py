@@ -240,15 +240,21 @@ def test_write_student_edition_rejects_bad_input(lesson_dir, tmp_path):
         student.write_student_edition(lesson_dir / "02_broken.ipynb", tmp_path / "out")
 
 
-def test_command_line_writes_the_student_edition(lesson_dir, tmp_path):
+def test_command_line_builds_runs_and_renders_the_student_edition(lesson_dir, tmp_path):
     parser = argparse.ArgumentParser()
     student.add_subcommands(parser.add_subparsers(required=True))
     args = parser.parse_args(["student", str(lesson_dir), "--out", str(tmp_path / "out")])
     assert args.func(args) == 0
     assert (tmp_path / "out" / "01_tiny.ipynb").is_file()
+    render = ["render", str(tmp_path / "out"), "--ci-values", "--out", str(tmp_path / "html")]
+    args = parser.parse_args(render)  # executes the student edition as nbmake does
+    assert args.func(args) == 0
+    assert "not answered yet" in (tmp_path / "html" / "01_tiny.html").read_text()
     args = parser.parse_args(["new-lesson", "tiny_two", "--notebooks", str(lesson_dir)])
     assert args.func(args) == 0
     assert (lesson_dir / "02_tiny_two.ipynb").is_file()
+    args = parser.parse_args(["strip", str(lesson_dir / "02_tiny_two.ipynb")])
+    assert args.func(args) == 0
 
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.name)
