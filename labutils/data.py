@@ -260,7 +260,7 @@ def _synthetic_source() -> DataSource:
 # --- split strings, with TFDS semantics ----------------------------------------------------
 
 _PART_RE = re.compile(r"(?P<name>\w+)(?:\[(?P<start>[^\[\]:]*):(?P<stop>[^\[\]:]*)\])?")
-_BOUND_RE = re.compile(r"-?\d+(?:\.\d*)?%?")
+_BOUND_RE = re.compile(r"-?\d+(?:\.\d*)?%|-?\d+")  # fractions only as percentages
 
 
 def _parse_split(split: str) -> list[tuple[str, str | None, str | None]]:

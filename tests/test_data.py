@@ -1,5 +1,6 @@
 import io
 import socket
+import subprocess
 import sys
 import time
 import types
@@ -210,7 +211,17 @@ def test_split_boundaries_match_tfds(split):
 
 
 @pytest.mark.parametrize(
-    "split", ["validation", "train[::2]", "train[", "train[:]", "train[a:b]", "train[5]", ""]
+    "split",
+    [
+        "validation",
+        "train[::2]",
+        "train[",
+        "train[:]",
+        "train[a:b]",
+        "train[5]",
+        "train[1.5:3]",
+        "",
+    ],
 )
 def test_bad_split_strings_list_the_valid_forms(split):
     with pytest.raises(ValueError, match="Valid forms: 'train', 'test'"):
@@ -361,3 +372,10 @@ def test_real_folder_masks_labels_species_and_boxes(real_examples):
         ymin, xmin, ymax, xmax = head_bbox
         has_xml = (REAL / "annotations" / "xmls" / name.replace(".jpg", ".xml")).is_file()
         assert (0 <= ymin < ymax <= 1 and 0 <= xmin < xmax <= 1) if has_xml else not any(head_bbox)
+
+
+def test_importing_data_and_synthetic_does_not_import_tensorflow():
+    code = "import sys, labutils.data, labutils.synthetic; print('tensorflow' in sys.modules)"
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert run.stdout.strip() == "False", run.stderr
