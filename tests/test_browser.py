@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,9 +170,8 @@ def wait_for_change(page, before: tuple[str, str]) -> tuple[str, str]:
 
 
 def test_stepper_moves_in_jupyterlab(lab):
-    sync_api = pytest.importorskip("playwright.sync_api")
     base, token = lab
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
