@@ -300,3 +300,67 @@ def test_check_resize_mask_not_answered(capsys):
 def test_check_pipeline_order(capsys, steps, verdict, says):
     assert bool(checks.check_pipeline_order(steps)) is verdict
     assert says in capsys.readouterr().out
+
+
+# --- Lesson 05 ------------------------------------------------------------------------------------
+
+CM_05 = np.array([[50, 5, 10], [2, 300, 20], [8, 15, 30]])  # rows = truth, columns = prediction
+PRECISION_05 = np.array([50 / 60, 300 / 320, 30 / 60])
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        (PRECISION_05, True, "correct"),
+        (list(PRECISION_05), True, "correct"),
+        (np.diag(CM_05) / CM_05.sum(axis=1), False, "that is the recall"),
+        (metrics.iou_from_confusion(CM_05), False, "that is the IoU"),
+        (100 * PRECISION_05, False, "percentages"),
+        (np.diag(CM_05) / CM_05.sum(), False, "divided by all pixels"),
+        (PRECISION_05[:2], False, "one per class"),
+        ("0.8", False, "not the precisions"),
+        (None, False, "not answered yet"),
+    ],
+)
+def test_check_precision(capsys, answer, verdict, says):
+    assert bool(checks.check_precision(answer, CM_05)) is verdict
+    assert says in capsys.readouterr().out
+
+
+def test_check_precision_agrees_with_counting_pixel_by_pixel(capsys):
+    rng = np.random.default_rng(1)
+    y_true, y_pred = rng.integers(0, 3, (2, 20, 20)), rng.integers(0, 3, (2, 20, 20))
+    cm = metrics.confusion_matrix(y_true, y_pred, 3)
+    by_pixels = [np.mean(y_true[y_pred == c] == c) for c in range(3)]  # of predicted c, true c
+    assert checks.check_precision(by_pixels, cm)
+
+
+IOUS_05 = np.array([0.9, 0.2, 0.7, 0.4, 0.95, 0.1, 0.6, 0.8])  # worst first: 5, 1, 3, 6, 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        (np.array([5, 1, 3, 6, 2]), True, "correct"),
+        ([5, 1, 3, 6, 2], True, "correct"),
+        (np.argsort(IOUS_05)[:5], True, "correct"),
+        (np.argsort(IOUS_05)[::-1][:5], False, "the best images"),
+        (np.sort(IOUS_05)[:5], False, "IoU values"),
+        ([1, 2, 3, 5, 6], False, "not worst first"),
+        ([6, 2, 4, 7, 3], False, "one too high"),
+        ([5, 1, 3, 6, 0], False, "image 0 is not among the 5 worst"),
+        ([5, 1, 3, 6], False, "expected 5 image indices"),
+        ([5, 5, 3, 6, 2], False, "different indices"),
+        ([5, 1, 3, 6, 8], False, "different indices between 0 and 7"),
+        (None, False, "not answered yet"),
+    ],
+)
+def test_check_worst_images(capsys, answer, verdict, says):
+    assert bool(checks.check_worst_images(answer, IOUS_05, k=5)) is verdict
+    assert says in capsys.readouterr().out
+
+
+def test_check_worst_images_accepts_any_order_among_ties(capsys):
+    ious = [0.5, 0.1, 0.1, 0.9]
+    assert checks.check_worst_images([2, 1], ious, k=2)
+    assert checks.check_worst_images([1, 2], ious, k=2)
