@@ -259,36 +259,43 @@ def prediction_stepper(
         )
     ious = metrics.mean_iou_per_image(masks, pred_masks, NUM_CLASSES)  # (N,) float64
     order = order_by_iou(ious, worst_first)
-    last = len(order) - 1
-    slider = ipywidgets.IntSlider(0, 0, last, description="step", continuous_update=False)
-    play = ipywidgets.Play(0, min=0, max=last, interval=1500, description="play")
-    ipywidgets.link((play, "value"), (slider, "value"))
-    previous, following = (
-        ipywidgets.Button(description="◀ Prev"),
-        ipywidgets.Button(description="Next ▶"),
-    )
-    sort_box = ipywidgets.Checkbox(worst_first, description="worst first", indent=False)
-    caption = ipywidgets.HTML().add_class("seglab-iou")
-    view = ipywidgets.Image(format="png").add_class("seglab-view")
+    parts = _stepper_widgets(len(order), worst_first)
+    slider, sort_box = parts["step"], parts["worst first"]
 
     def show(_: Any = None) -> None:
         index = int(order[slider.value])
-        caption.value = describe_step(slider.value, order, ious, sort_box.value)
+        parts["caption"].value = describe_step(slider.value, order, ious, sort_box.value)
         figure = viz.plot_prediction_errors(
             images[index], masks[index], pred_masks[index], f"image {index}", target_class
         )
-        view.value = figure_to_png(figure)
+        parts["view"].value = figure_to_png(figure)
 
     def resort(_: Any) -> None:
         order[:] = order_by_iou(ious, sort_box.value)
         if slider.value == 0:
-            show()
+            show()  # setting the slider to 0 again would not redraw
         slider.value = 0
 
     slider.observe(show, names="value")
     sort_box.observe(resort, names="value")
-    previous.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
-    following.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, last)))
+    parts["◀ Prev"].on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
+    parts["Next ▶"].on_click(lambda _: setattr(slider, "value", min(slider.value + 1, slider.max)))
     show()
-    controls = ipywidgets.HBox([play, previous, slider, following, sort_box])
-    return ipywidgets.VBox([controls, caption, view])
+    controls = [parts[name] for name in ("play", "◀ Prev", "step", "Next ▶", "worst first")]
+    return ipywidgets.VBox([ipywidgets.HBox(controls), parts["caption"], parts["view"]])
+
+
+def _stepper_widgets(count: int, worst_first: bool) -> dict[str, ipywidgets.Widget]:
+    """The stepper's widgets, unwired except for play ↔ slider, keyed by their labels."""
+    last = count - 1
+    parts = {
+        "play": ipywidgets.Play(0, min=0, max=last, interval=1500, description="play"),
+        "◀ Prev": ipywidgets.Button(description="◀ Prev"),
+        "step": ipywidgets.IntSlider(0, 0, last, description="step", continuous_update=False),
+        "Next ▶": ipywidgets.Button(description="Next ▶"),
+        "worst first": ipywidgets.Checkbox(worst_first, description="worst first", indent=False),
+        "caption": ipywidgets.HTML().add_class("seglab-iou"),  # CSS classes: the browser test
+        "view": ipywidgets.Image(format="png").add_class("seglab-view"),
+    }
+    ipywidgets.link((parts["play"], "value"), (parts["step"], "value"))
+    return parts
