@@ -18,13 +18,16 @@ from labutils import metrics
 __all__ = [
     "check_background_accuracy",
     "check_box_iou",
+    "check_conv_parameters",
     "check_mask_box",
     "check_mask_disagreement",
     "check_masked_mean",
     "check_per_class_iou",
     "check_pipeline_order",
     "check_precision",
+    "check_receptive_field",
     "check_resize_mask",
+    "check_unet_output_shape",
     "check_worst_images",
     "not_answered",
     "report",
@@ -506,6 +509,146 @@ def check_pipeline_order(steps: Sequence[str] | None) -> Verdict:
     ]
     problem = next((why for first, then, why in rules if position[first] > position[then]), None)
     return report(exercise, problem, hint)
+
+
+# --- Lesson 04 (training a U-Net) ---------------------------------------------------------------
+
+
+def _as_shape(answer: Any) -> tuple | None:
+    """Return an answer that is a sequence of integers (or None entries) as a tuple, else None."""
+    try:
+        entries = tuple(answer)
+    except TypeError:
+        return None
+    if not all(e is None or isinstance(e, (int, np.integer)) for e in entries):
+        return None
+    return tuple(None if e is None else int(e) for e in entries)
+
+
+def check_unet_output_shape(
+    answer: Any, batch_size: int, image_size: int, num_classes: int, depth: int = 3
+) -> Verdict:
+    """Check the predicted shape of a U-Net's output on a batch (04_training_unet).
+
+    Args:
+        answer: the shape as a tuple of integers, e.g. ``(5, 96, 96, 4)``; ``None`` when not
+            answered yet.
+        batch_size: images in the batch the model is given.
+        image_size: side S of the square input images.
+        num_classes: classes the model was built for.
+        depth: down-samplings of the U-Net (to recognise the bottleneck's resolution).
+
+    Returns:
+        Whether the shape is ``(batch_size, image_size, image_size, num_classes)``; prints the
+        verdict and a hint.
+    """
+    exercise = "Exercise 1 (output shape)"
+    hint = "the output keeps the input's height and width and has one channel per class."
+    if answer is None:
+        return not_answered(exercise, hint)
+    shape = _as_shape(answer)
+    if shape is None:
+        return report(exercise, f"expected a tuple of integers, got {answer!r:.60}.", hint)
+    b, s, c, low = batch_size, image_size, num_classes, image_size // 2**depth
+    mistakes = [
+        ((b, s, s, 3), "3 channels is one per colour of the input: the output has one per class."),
+        ((b, s, s), "that is the mask after argmax; the model itself outputs probabilities."),
+        ((b, s, s, 1), "one channel would be one number per pixel; softmax gives one per class."),
+        ((s, s, c), "the batch axis is missing: the model returns one result per image."),
+        ((None, s, s, c), f"None is model.output_shape's unknown batch; here it holds {b} images."),
+        ((b, low, low, c), "that is the bottleneck's resolution; the decoder up-samples it back."),
+    ]
+    right = (b, s, s, c)
+    otherwise = f"a batch of {b} images of {s}×{s} pixels does not give {shape}."
+    return report(exercise, _diagnose(shape, right, mistakes, otherwise, _same_shape), hint)
+
+
+def _same_shape(x: tuple, y: tuple) -> bool:
+    """Whether two shapes are equal (``None`` only equals ``None``)."""
+    return tuple(x) == tuple(y)
+
+
+def check_conv_parameters(
+    answer: Any, kernel_size: int, in_channels: int, filters: int, skip_channels: int = 0
+) -> Verdict:
+    """Check the number of parameters of a ``Conv2D`` layer with biases (04_training_unet).
+
+    Args:
+        answer: a whole number; ``None`` when not answered yet.
+        kernel_size: side k of the square kernel.
+        in_channels: channels of the layer's input, all of them (skip channels included).
+        filters: output channels.
+        skip_channels: how many of ``in_channels`` come from a skip connection (to recognise
+            an answer that forgets them).
+
+    Returns:
+        Whether the answer is ``k·k·in_channels·filters + filters``; prints the verdict and a
+        hint.
+    """
+    exercise = "Exercise 2 (parameters of a convolution)"
+    hint = "each filter has a k×k kernel for every input channel, plus one bias."
+    if answer is None:
+        return not_answered(exercise, hint)
+    value = _as_number(answer)
+    if value is None:
+        return report(exercise, f"expected one number, got {answer!r:.60}.", hint)
+    k2, f = kernel_size**2, filters
+    mistakes = [
+        (k2 * in_channels * f, "that forgets the biases: one per filter."),
+        (k2 * (in_channels - skip_channels) * f + f, "the input is the concatenation: the "
+         "up-sampled channels plus the skip connection's."),
+        (kernel_size * in_channels * f + f, f"a {kernel_size}×{kernel_size} kernel has {k2} "
+         f"weights per input channel, not {kernel_size}."),
+        (k2 * f + f, "each filter has one kernel per input channel, not one in all."),
+        (k2 * in_channels * f + 1, "there is one bias per filter, not one per layer."),
+    ]  # fmt: skip
+    otherwise = "that is not the number of weights plus biases of this layer."
+    right = k2 * in_channels * f + f
+    return report(exercise, _diagnose(value, right, mistakes, otherwise, np.equal), hint)
+
+
+def _receptive_field(layers: Sequence[tuple[int, float]]) -> int:
+    """D = ⌈S·(D' − 1) + K⌉ from one output pixel (D' = 1) back to the input."""
+    size = 1
+    for kernel, stride in reversed(layers):
+        size = math.ceil(stride * (size - 1) + kernel)
+    return size
+
+
+def check_receptive_field(answer: Any, layers: Sequence[tuple[int, float]]) -> Verdict:
+    """Check the receptive field of a stack of convolutions and poolings (04_training_unet).
+
+    Args:
+        answer: the side of the receptive field in input pixels; ``None`` when not answered.
+        layers: ``(kernel, stride)`` of each layer, from the input to the output.
+
+    Returns:
+        Whether the answer is the size D at the input of the recurrence D = S·(D' − 1) + K
+        applied from the output (D' = 1) back to the input; prints the verdict and a hint.
+    """
+    exercise = "Exercise 3 (receptive field)"
+    hint = "start at the output with D' = 1 and apply D = S·(D' − 1) + K, last layer first."
+    if answer is None:
+        return not_answered(exercise, hint)
+    value = _as_number(answer)
+    if value is None:
+        return report(exercise, f"expected one number, got {answer!r:.60}.", hint)
+    forward, minus_one_dropped = 1, 1
+    for kernel, stride in layers:
+        forward = math.ceil(stride * (forward - 1) + kernel)
+    for kernel, stride in reversed(layers):
+        minus_one_dropped = math.ceil(stride * minus_one_dropped + kernel)
+    mistakes = [
+        (forward, "the recurrence ran from the input to the output; it goes backwards, from "
+         "one output pixel to the input pixels it sees."),
+        (1 + sum(k - 1 for k, _ in layers), "that ignores the strides: after a stride-2 layer "
+         "every step of the later layers covers 2 input pixels."),
+        (minus_one_dropped, "the −1 is missing: D' pixels have D' − 1 gaps of S pixels between "
+         "their centres, and the kernel adds K."),
+    ]  # fmt: skip
+    otherwise = "that is not the receptive field of this stack."
+    right = _receptive_field(layers)
+    return report(exercise, _diagnose(value, right, mistakes, otherwise, np.equal), hint)
 
 
 # --- Lesson 05 (evaluation) ----------------------------------------------------------------------

@@ -302,6 +302,117 @@ def test_check_pipeline_order(capsys, steps, verdict, says):
     assert says in capsys.readouterr().out
 
 
+# --- lesson 04: training a U-Net ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        ((5, 96, 96, 4), True, "correct"),
+        ([5, 96, 96, 4], True, "correct"),
+        (np.array([5, 96, 96, 4]), True, "correct"),
+        ((5, 96, 96, 3), False, "one per colour"),
+        ((5, 96, 96), False, "after argmax"),
+        ((5, 96, 96, 1), False, "one per class"),
+        ((96, 96, 4), False, "batch axis is missing"),
+        ((None, 96, 96, 4), False, "holds 5 images"),
+        ((5, 12, 12, 4), False, "bottleneck"),
+        ((5, 48, 48, 4), False, "does not give (5, 48, 48, 4)"),
+        ("5x96x96x4", False, "expected a tuple of integers"),
+        (None, False, "not answered yet"),
+    ],
+)
+def test_check_unet_output_shape(capsys, answer, verdict, says):
+    assert bool(checks.check_unet_output_shape(answer, 5, 96, 4, depth=3)) is verdict
+    assert says in capsys.readouterr().out
+
+
+def test_check_unet_output_shape_agrees_with_a_real_unet(capsys):
+    from labutils.models import build_unet
+
+    model = build_unet(image_size=32, num_classes=4, base_filters=2, depth=2)
+    shape = model.predict(np.zeros((3, 32, 32, 3), np.float32), verbose=0).shape
+    assert checks.check_unet_output_shape(shape, 3, 32, 4, depth=2)
+
+
+# The first convolution after the original U-Net's bottleneck: 512 up-sampled + 256 skip channels.
+CONV = {"kernel_size": 3, "in_channels": 768, "filters": 256, "skip_channels": 256}
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        (1_769_728, True, "correct"),
+        (np.int64(1_769_728), True, "correct"),
+        (1_769_472, False, "forgets the biases"),
+        (1_179_904, False, "concatenation"),
+        (590_080, False, "9 weights per input channel"),
+        (2_560, False, "one kernel per input channel"),
+        (1_769_473, False, "one bias per filter"),
+        (123, False, "not the number of weights plus biases"),
+        ([1, 2], False, "expected one number"),
+        (None, False, "not answered yet"),
+    ],
+)
+def test_check_conv_parameters(capsys, answer, verdict, says):
+    assert bool(checks.check_conv_parameters(answer, **CONV)) is verdict
+    assert says in capsys.readouterr().out
+
+
+def test_check_conv_parameters_agrees_with_keras(capsys):
+    import keras
+
+    layer = keras.layers.Conv2D(7, 5)
+    layer.build((None, 16, 16, 6))
+    assert checks.check_conv_parameters(layer.count_params(), 5, 6, 7)
+
+
+# conv3 → conv3 → pool 2/2 → conv3 → conv3 → pool 2/2 → conv3, worked by hand from the output:
+# 1 → 3 → 6 → 8 → 10 → 20 → 22 → 24.
+STACK = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        (24, True, "correct"),
+        (24.0, True, "correct"),
+        (30, False, "from the input to the output"),
+        (13, False, "ignores the strides"),
+        (40, False, "−1 is missing"),
+        (25, False, "not the receptive field"),
+        ("24 px", False, "expected one number"),
+        (None, False, "not answered yet"),
+    ],
+)
+def test_check_receptive_field(capsys, answer, verdict, says):
+    assert bool(checks.check_receptive_field(answer, STACK)) is verdict
+    assert says in capsys.readouterr().out
+
+
+def test_check_receptive_field_agrees_with_the_gradient_of_a_linear_stack(capsys):
+    """The receptive field is where the gradient of one output pixel is non-zero."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    stack = keras.Sequential(
+        [keras.Input((64, 64, 1))]
+        + [
+            keras.layers.Conv2D(1, k, strides=s, padding="same", use_bias=False)
+            if k == 3
+            else keras.layers.AveragePooling2D(k, strides=s)
+            for k, s in STACK
+        ]
+    )
+    images = tf.random.uniform((1, 64, 64, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        out = stack(images)[0, 8, 8, 0]  # a pixel far from the borders, aligned with the pools
+    rows = np.flatnonzero(np.any(tape.gradient(out, images)[0, ..., 0].numpy() != 0, axis=1))
+    assert checks.check_receptive_field(int(rows.max() - rows.min() + 1), STACK)
+
+
 # --- Lesson 05 ------------------------------------------------------------------------------------
 
 CM_05 = np.array([[50, 5, 10], [2, 300, 20], [8, 15, 30]])  # rows = truth, columns = prediction
