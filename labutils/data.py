@@ -18,6 +18,7 @@ The sources: ``"folder"`` (the unpacked official ``images.tar.gz`` + ``annotatio
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import sys
@@ -339,12 +340,21 @@ def _load_folder(root: Path, split: str) -> tf.data.Dataset:
         notes["skipped: not in list.txt, so no label"] += [
             n for n in with_image if n not in catalogue
         ]
-        usable = [n for n in with_image if n in catalogue]
+        usable = sorted((n for n in with_image if n in catalogue), key=_mixing_key)
         records[name] = _scan_pairs(root, usable, catalogue, notes)
     slices = _absolute_slices(split, {name: len(rows) for name, rows in records.items()})
     selected = [row for name, start, stop in slices for row in records[name][start:stop]]
     _warn_about(notes, root, split, len(selected))
     return _records_to_dataset(selected)
+
+
+def _mixing_key(name: str) -> str:
+    """Order examples by a hash of their name, as TFDS does, so every slice mixes all breeds.
+
+    The split files list names by breed; in that order ``"test[80%:]"`` would hold only the
+    last few breeds.
+    """
+    return hashlib.md5(name.encode()).hexdigest()
 
 
 def _read_list(path: Path) -> dict[str, tuple[int, int]]:

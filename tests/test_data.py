@@ -379,3 +379,13 @@ def test_importing_data_and_synthetic_does_not_import_tensorflow():
     root = Path(__file__).resolve().parents[1]
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert run.stdout.strip() == "False", run.stderr
+
+
+@needs_real
+def test_real_folder_slices_mix_breeds_like_tfds():
+    """The split files list names breed by breed; a slice must still hold (almost) every breed."""
+    labels = {int(ex["label"]) for ex in _load_quietly("test[80%:]", f"folder:{REAL}")}
+    assert len(labels) >= 25, f"test[80%:] holds only {len(labels)} of 37 breeds"
+    first = [ex["file_name"] for ex in _load_quietly("test[:5]", f"folder:{REAL}")]
+    again = [ex["file_name"] for ex in _load_quietly("test[:5]", f"folder:{REAL}")]
+    assert [f.numpy() for f in first] == [f.numpy() for f in again], "the order is deterministic"
