@@ -10,9 +10,39 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import tensorflow as tf
 from keras import layers
 
-__all__ = ["build_unet", "recommended_config"]
+__all__ = ["FusedBatchNormalization", "build_unet", "recommended_config"]
+
+
+@keras.saving.register_keras_serializable(package="labutils")
+class FusedBatchNormalization(layers.BatchNormalization):
+    """``keras.layers.BatchNormalization`` computed by TensorFlow's fused kernel.
+
+    Same weights, arguments and maths as its parent; only the arithmetic is done in one
+    pass. Keras 3 normalises with separate element-wise operations in float32, which on a
+    CPU computing in bfloat16 takes longer than the convolutions themselves (training ran
+    2× slower); with the fused kernel batch normalisation costs ~15 %. One difference: the
+    moving variance is updated with the unbiased batch variance (n / (n − 1), negligible for
+    the ~100,000 pixels of a batch). Inputs other than (B, H, W, C) use the parent's code.
+    """
+
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        if mask is not None or self.renorm or self.axis not in (-1, 3) or inputs.ndim != 4:
+            return super().call(inputs, training=training, mask=mask)
+        gamma, beta = tf.cast(self.gamma, tf.float32), tf.cast(self.beta, tf.float32)
+        if not (training and self.trainable):
+            return tf.compat.v1.nn.fused_batch_norm(
+                inputs, gamma, beta, self.moving_mean, self.moving_variance,
+                epsilon=self.epsilon, is_training=False,
+            )[0]  # fmt: skip
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs, gamma, beta, epsilon=self.epsilon, is_training=True
+        )
+        for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
+            moving.assign(moving * self.momentum + batch * (1.0 - self.momentum))
+        return outputs
 
 
 def _conv_block(x: Any, filters: int, batch_norm: bool, dtype: Any) -> Any:
@@ -20,7 +50,7 @@ def _conv_block(x: Any, filters: int, batch_norm: bool, dtype: Any) -> Any:
     for _ in range(2):
         if batch_norm:
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False, dtype=dtype)(x)
-            x = layers.BatchNormalization(dtype=dtype)(x)
+            x = FusedBatchNormalization(dtype=dtype)(x)
             x = layers.Activation("relu", dtype=dtype)(x)
         else:
             x = layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype)(x)

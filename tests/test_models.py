@@ -3,10 +3,18 @@
 import keras
 import numpy as np
 import pytest
-from keras.layers import Concatenate, Conv2D, Input, MaxPooling2D, UpSampling2D
+from keras.layers import (
+    BatchNormalization,
+    Concatenate,
+    Conv2D,
+    Dropout,
+    Input,
+    MaxPooling2D,
+    UpSampling2D,
+)
 from keras.models import Model
 
-from labutils.models import build_unet, recommended_config
+from labutils.models import FusedBatchNormalization, build_unet, recommended_config
 
 
 # --- the original lab's code, verbatim (shared/original-lab), to compare against -------------
@@ -89,13 +97,45 @@ def test_depth_and_width_set_the_filters(kwargs, bottleneck_filters):
     assert len(pools) == kwargs["depth"]
 
 
+def count_layers(model: keras.Model, kind: type) -> int:
+    return sum(isinstance(layer, kind) for layer in model.layers)
+
+
 def test_batch_norm_and_dropout_add_their_layers():
     plain = build_unet(image_size=32, base_filters=4, depth=2)
     model = build_unet(image_size=32, base_filters=4, depth=2, batch_norm=True, dropout=0.3)
-    kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds.count("BatchNormalization") == 2 * (2 * 2 + 1)  # two per block
-    assert kinds.count("Dropout") == 1
-    assert "BatchNormalization" not in [type(layer).__name__ for layer in plain.layers]
+    assert count_layers(model, BatchNormalization) == 2 * (2 * 2 + 1)  # two per block
+    assert count_layers(model, Dropout) == 1
+    assert count_layers(plain, BatchNormalization) == count_layers(plain, Dropout) == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_fused_batch_normalization_computes_what_keras_computes(dtype):
+    x = np.random.default_rng(0).normal(2.0, 3.0, (4, 8, 8, 5)).astype(np.float32)
+    ours, keras_bn = FusedBatchNormalization(dtype=dtype), BatchNormalization(dtype=dtype)
+    for layer in (ours, keras_bn):
+        layer.build(x.shape)
+        layer.gamma.assign(np.linspace(0.5, 2.0, 5))
+    tolerance = 1e-5 if dtype == "float32" else 2e-2
+    y_ours, y_keras = ours(x, training=True), keras_bn(x, training=True)
+    assert y_ours.dtype == y_keras.dtype
+    np.testing.assert_allclose(np.float32(y_ours), np.float32(y_keras), atol=tolerance)
+    np.testing.assert_allclose(ours.moving_mean, keras_bn.moving_mean, rtol=1e-5)
+    n = 4 * 8 * 8  # the fused kernel updates with the unbiased variance
+    np.testing.assert_allclose(
+        ours.moving_variance - 0.99, (keras_bn.moving_variance - 0.99) * n / (n - 1), rtol=1e-3
+    )
+    y_ours, y_keras = ours(x, training=False), keras_bn(x, training=False)
+    np.testing.assert_allclose(np.float32(y_ours), np.float32(y_keras), rtol=1e-2, atol=tolerance)
+
+
+def test_a_saved_batch_norm_model_loads_and_predicts_the_same(tmp_path):
+    model = build_unet(image_size=16, base_filters=4, depth=2, batch_norm=True)
+    model.save(tmp_path / "bn.keras")
+    loaded = keras.models.load_model(tmp_path / "bn.keras", compile=False)
+    images = np.random.default_rng(1).random((2, 16, 16, 3), dtype=np.float32)
+    np.testing.assert_allclose(loaded(images), model(images), atol=1e-6)
+    assert count_layers(loaded, FusedBatchNormalization) == 10
 
 
 def test_mixed_bfloat16_still_outputs_float32_probabilities():

@@ -1,0 +1,257 @@
+"""The command line: ``python -m labutils train | evaluate`` (see ``--help`` of each).
+
+- ``train`` fits the lab's recommended U-Net and writes ``MODEL.keras`` plus ``MODEL.json``
+  (the configuration, the history, validation metrics and the wall time).
+- ``evaluate`` prints one JSON object with ``miou``, ``iou_per_class``, ``mean_dice``,
+  ``pixel_accuracy`` and ``images``.
+
+Progress goes to stderr, results to stdout and files. Mistakes (bad arguments, a missing or
+incompatible model, an empty split) end with one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
+
+    from labutils.training import TrainConfig
+
+__all__ = ["build_parser", "main"]
+
+_BUDGET_MIN = 14.0  # the lesson's promise is 15 minutes on a 2-core laptop CPU
+_RESERVE_MIN = 0.5  # kept for the last validation pass, saving and scoring
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train",
+        help="train the recommended U-Net and save it with a JSON report",
+        description="Train on --train-split, validate on --val-split after every epoch. "
+        "By default the run is time-budgeted: the learning rate follows a cosine of the "
+        "elapsed fraction of --time-budget and training stops when it is spent.",
+    )
+    train.add_argument("--data", default="auto", help="dataset folder, 'tfds' or 'synthetic'")
+    train.add_argument("--out", required=True, type=Path, help="where to write MODEL.keras")
+    train.add_argument("--img-size", type=_positive_int, help="input side (default 128)")
+    train.add_argument("--epochs", type=_positive_int, help="most epochs (default 300)")
+    train.add_argument(
+        "--time-budget",
+        type=float,
+        default=_BUDGET_MIN,
+        help="minutes for the whole command, 0 for no limit (default %(default)s): training "
+        "stops in time to save and score the model",
+    )
+    train.add_argument("--batch-size", type=_positive_int, help="images per step (default 16)")
+    train.add_argument("--lr", type=float, help="peak learning rate (default 2e-3)")
+    train.add_argument("--base-filters", type=_positive_int, help="first block's filters")
+    train.add_argument("--depth", type=_positive_int, help="number of down-samplings")
+    train.add_argument("--loss", choices=["ce+dice", "ce"], help="loss (default ce+dice)")
+    train.add_argument("--no-augment", action="store_true", help="no flips or zooms")
+    train.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"])
+    train.add_argument("--resume", type=Path, help="start from these weights (.keras/.weights.h5)")
+    train.add_argument("--train-split", default="train", help="default: train")
+    train.add_argument("--val-split", default="test", help="default: test")
+    train.add_argument("--seed", type=int, default=42)
+    train.set_defaults(func=_run_train)
+
+
+def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="score a saved model; prints one JSON object",
+        description="Print miou, iou_per_class, mean_dice, pixel_accuracy and images as JSON.",
+    )
+    evaluate.add_argument("--model", required=True, type=Path, help="a .keras model file")
+    evaluate.add_argument("--data", default="auto", help="dataset folder, 'tfds' or 'synthetic'")
+    evaluate.add_argument("--split", default="test", help="default: test")
+    evaluate.add_argument(
+        "--eval-size",
+        type=_positive_int,
+        help="compare at N×N: truth resized nearest-neighbour, predicted probabilities "
+        "bilinearly (default: the model's input size)",
+    )
+    evaluate.add_argument("--batch-size", type=_positive_int, default=32)
+    evaluate.set_defaults(func=_run_evaluate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser; each subcommand sets ``func``, the function that runs it.
+
+    Returns:
+        An ``ArgumentParser`` with the subcommands ``train`` and ``evaluate``.
+    """
+    parser = argparse.ArgumentParser(prog="python -m labutils", description=__doc__.split("\n")[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_train(subparsers)
+    _add_evaluate(subparsers)
+    return parser
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    """The recommended TrainConfig with the command line's overrides."""
+    from labutils import training
+
+    config = training.TrainConfig(seed=args.seed, augment=not args.no_augment)
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "loss": args.loss,
+        "precision": args.precision,
+    }
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(config, name, value)
+    model = {"image_size": args.img_size, "base_filters": args.base_filters, "depth": args.depth}
+    config.model.update({k: v for k, v in model.items() if v is not None})
+    return config
+
+
+def _fit_minutes(budget_min: float, elapsed_s: float) -> float | None:
+    """Minutes left for ``fit`` out of the command's budget (``None`` when unlimited)."""
+    if not budget_min:
+        return None
+    left = budget_min - elapsed_s / 60 - _RESERVE_MIN
+    if left <= 0:
+        raise ValueError(
+            f"--time-budget {budget_min:g} minutes is spent before training starts (loading "
+            f"took {elapsed_s / 60:.1f} minutes): give more minutes, or 0 for no limit."
+        )
+    return round(left, 2)
+
+
+def _progress_callback(budget_min: float | None) -> keras.callbacks.Callback:
+    """A callback that writes one line per epoch to stderr."""
+    import keras
+
+    start = time.perf_counter()
+
+    def report(epoch: int, logs: dict) -> None:
+        elapsed = time.perf_counter() - start
+        of = f" of {budget_min:.1f}" if budget_min else ""
+        print(
+            f"epoch {epoch + 1}: {elapsed / 60:.1f}{of} min, loss {logs['loss']:.3f}, "
+            f"val_miou {logs.get('val_miou', float('nan')):.3f}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=report)
+
+
+def _run_train(args: argparse.Namespace) -> None:
+    start = time.perf_counter()
+    if args.out.suffix != ".keras":
+        raise ValueError(f"--out must end in .keras (the Keras model format), got {args.out}.")
+    if args.resume is not None and not args.resume.is_file():
+        raise FileNotFoundError(f"--resume {args.resume}: no such weights file.")
+    from labutils import data, pipeline, training
+
+    config = _train_config(args)
+    source = data.find_source(args.data, verbose=False)
+    print(f"Data source: {source.description}", file=sys.stderr)
+    size = config.model["image_size"]
+    train_arrays = pipeline.load_arrays(args.train_split, source, size, verbose=True)
+    val_arrays = pipeline.load_arrays(args.val_split, source, size, verbose=True)
+    config.time_budget_min = _fit_minutes(args.time_budget, time.perf_counter() - start)
+    print(f"Training on {len(train_arrays[0])} images, validating on {len(val_arrays[0])}.",
+          file=sys.stderr)  # fmt: skip
+    model, report = training.train_unet(
+        config, train_arrays, val_arrays,
+        callbacks=[_progress_callback(config.time_budget_min)], resume_from=args.resume,
+    )  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(args.out)
+    val_ds = pipeline.dataset_from_arrays(*val_arrays, batch_size=32)
+    report = {
+        "time_budget_min": args.time_budget or None,
+        "config": asdict(config),
+        "data": source.description,
+        "splits": {"train": args.train_split, "validation": args.val_split},
+        "images": {"train": len(train_arrays[0]), "validation": len(val_arrays[0])},
+        "validation": training.evaluate_model(model, val_ds),
+        **report,
+        "wall_seconds": round(time.perf_counter() - start, 1),
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    print(f"Saved {args.out} and {args.out.with_suffix('.json')}: validation mIoU "
+          f"{report['validation']['miou']:.3f}", file=sys.stderr)  # fmt: skip
+
+
+def _load_model(path: Path) -> keras.Model:
+    """Load a .keras model for inference, or raise a one-line error."""
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {path}: train one with 'python -m labutils "
+                                "train --out MODEL.keras' first.")  # fmt: skip
+    import keras  # only now: importing TensorFlow takes seconds
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"{path} is not a Keras model this lab can read ({str(error).splitlines()[0]})."
+        ) from None
+    if len(model.input_shape) != 4 or model.input_shape[-1] != 3 or model.output_shape[-1] != 3:
+        raise ValueError(
+            f"{path} maps {model.input_shape} to {model.output_shape}; expected a segmentation "
+            "model from (B, S, S, 3) images to (B, S, S, 3) class probabilities."
+        )
+    return model
+
+
+def _run_evaluate(args: argparse.Namespace) -> None:
+    model = _load_model(args.model)
+    from labutils import data, pipeline, training
+
+    size = model.input_shape[1]
+    if size is None:
+        raise ValueError(f"{args.model} has no fixed input size; this command needs one.")
+    source = data.find_source(args.data, verbose=False)
+    print(f"Data source: {source.description}", file=sys.stderr)
+    ds = pipeline.make_dataset(
+        args.split, source, size, args.batch_size, shuffle=False, cache=False,
+        mask_size=args.eval_size,
+    )  # fmt: skip
+    result = training.evaluate_model(model, ds, verbose=True)
+    keys = ("miou", "iou_per_class", "mean_dice", "pixel_accuracy", "images")
+    print(json.dumps({key: result[key] for key in keys}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: the arguments after ``python -m labutils`` (``None``: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 on success, 1 on a reported error (argparse exits with 2 itself).
+    """
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print("error: " + " ".join(str(error).split()), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,464 @@
+"""The lab's recommended way to train a U-Net, and the callbacks lesson 04 uses.
+
+Taught in ``notebooks/04_unet_training.ipynb``; ``python -m labutils train`` runs
+:func:`train_unet` with :class:`TrainConfig`'s defaults. On a CPU, throughput is the
+constraint, so the recipe:
+
+- trains on arrays decoded and resized once (``pipeline.load_arrays``), with flips and zooms;
+- computes in bfloat16 where the CPU has bfloat16 units (float32 weights, float32 softmax);
+- follows a time budget: the learning rate warms up, then decays along a cosine of the
+  elapsed *fraction of the budget*, and training stops when the budget is spent, so the
+  schedule fits the steps this machine can afford and the run always ends on time;
+- minimises cross-entropy plus soft Dice, which lifts the thin, rare border class.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+from labutils import metrics
+from labutils.data import CLASS_NAMES
+from labutils.models import build_unet, recommended_config
+from labutils.pipeline import dataset_from_arrays
+
+__all__ = [
+    "DisplayCallback",
+    "TimeBudget",
+    "TrainConfig",
+    "ce_dice_loss",
+    "choose_dtype_policy",
+    "compile_model",
+    "cosine_learning_rate",
+    "evaluate_model",
+    "make_callbacks",
+    "resume_weights",
+    "train_unet",
+]
+
+
+@dataclass
+class TrainConfig:
+    """The lab's recommended CPU recipe; every field is a knob of ``python -m labutils train``.
+
+    Attributes:
+        model: ``build_unet`` arguments (``image_size`` included).
+        batch_size: images per step.
+        learning_rate: peak learning rate of the warm-up + cosine schedule (Adam).
+        epochs: upper bound on epochs; the schedule ends at this or at the budget.
+        time_budget_min: wall-clock minutes for ``fit`` (``None``: the epochs decide).
+        warmup: fraction of the schedule spent warming up linearly from 0.
+        loss: ``"ce+dice"`` (cross-entropy + soft Dice) or ``"ce"`` (cross-entropy only).
+        augment: random flips and zooms of training batches.
+        precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"`` (see choose_dtype_policy).
+        patience: early stopping patience in epochs on ``val_miou`` (``None``: no early stop).
+        seed: seed of weights, shuffling and augmentation.
+    """
+
+    model: dict[str, Any] = field(default_factory=recommended_config)
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    epochs: int = 300
+    time_budget_min: float | None = 13.0
+    warmup: float = 0.03
+    loss: str = "ce+dice"
+    augment: bool = True
+    precision: str = "auto"
+    patience: int | None = None
+    seed: int = 42
+
+
+def cosine_learning_rate(progress: float, peak: float, warmup: float = 0.03) -> float:
+    """Learning rate at ``progress`` ∈ [0, 1] of training: linear warm-up, then cosine to 0.
+
+    Args:
+        progress: fraction of the schedule done (of the time budget or of the steps).
+        peak: the learning rate reached at the end of the warm-up.
+        warmup: fraction of the schedule spent warming up.
+
+    Returns:
+        The learning rate, in [0, peak].
+    """
+    progress = min(max(progress, 0.0), 1.0)
+    if progress < warmup:
+        return peak * progress / warmup
+    return peak * 0.5 * (1.0 + math.cos(math.pi * (progress - warmup) / (1.0 - warmup)))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Set the learning rate from the elapsed fraction of a budget and stop when it is spent.
+
+    Progress is the larger of (elapsed time / ``minutes``) and (steps done / ``total_steps``),
+    so whichever limit comes first ends training with the learning rate decayed to ~0.
+    After ``fit``, ``epochs_done``, ``steps_done`` and ``seconds`` say what was afforded.
+
+    Args:
+        peak_lr: peak learning rate (see :func:`cosine_learning_rate`).
+        total_steps: steps of ``epochs × steps_per_epoch``.
+        minutes: the wall-clock budget, or ``None`` for a step-based schedule only.
+        warmup: fraction of the schedule spent warming up.
+    """
+
+    def __init__(
+        self, peak_lr: float, total_steps: int, minutes: float | None = None, warmup: float = 0.03
+    ) -> None:
+        super().__init__()
+        self.peak_lr, self.total_steps, self.warmup = peak_lr, max(total_steps, 1), warmup
+        self.budget_s = None if minutes is None else 60.0 * minutes
+        self.steps_done, self.epochs_done, self.seconds = 0, 0.0, 0.0
+        self._start = self._epoch_steps = 0
+
+    def progress(self) -> float:
+        """Fraction of the schedule done, in [0, 1]."""
+        by_steps = self.steps_done / self.total_steps
+        if self.budget_s is None:
+            return by_steps
+        return max(by_steps, (time.perf_counter() - self._start) / self.budget_s)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_steps = 0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        lr = cosine_learning_rate(self.progress(), self.peak_lr, self.warmup)
+        self.model.optimizer.learning_rate.assign(lr)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.steps_done += 1
+        self._epoch_steps += 1
+        if self.progress() >= 1.0:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        steps_per_epoch = self.params.get("steps") or self._epoch_steps
+        self.epochs_done = epoch + self._epoch_steps / max(steps_per_epoch, 1)
+        self.seconds = time.perf_counter() - self._start
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class DisplayCallback(keras.callbacks.Callback):
+    """Every ``every`` epochs, show image / true mask / predicted mask for a fixed batch.
+
+    Args:
+        images: float32 (N, S, S, 3) in [0, 1], a fixed validation batch.
+        masks: int (N, S, S, 1), values 0..2.
+        every: show after epochs every, 2·every, ... (1-based).
+        max_images: rows shown (the first ones of the batch).
+    """
+
+    def __init__(self, images: Any, masks: Any, every: int = 5, max_images: int = 3) -> None:
+        super().__init__()
+        self.images = np.asarray(images)[:max_images]
+        self.masks = np.asarray(masks)[:max_images]
+        self.every = every
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if (epoch + 1) % self.every == 0:
+            fig = self.plot(epoch)
+            plt.show()
+            plt.close(fig)
+
+    def plot(self, epoch: int) -> plt.Figure:
+        """Draw the batch with the current model's predictions.
+
+        Args:
+            epoch: the 0-based epoch just finished (shown in the titles).
+
+        Returns:
+            A Figure with one row per image: image, true mask, predicted mask (classes
+            0 = pet, 1 = background, 2 = border on one colour scale).
+        """
+        probs = self.model.predict(self.images, verbose=0)  # (N, S, S, C) float32
+        pred_masks = np.argmax(probs, axis=-1)  # (N, S, S) int64
+        rows = len(self.images)
+        fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.5 * rows), squeeze=False)
+        names = ("image", "true mask", "predicted")
+        for row, *shown in zip(axes, self.images, self.masks, pred_masks, strict=True):
+            for ax, picture, name in zip(row, shown, names, strict=True):
+                ax.imshow(np.squeeze(picture), vmin=0, vmax=2, cmap="viridis")
+                ax.set_title(f"{name}, epoch {epoch + 1}", fontsize=9)
+                ax.axis("off")
+        fig.tight_layout()
+        return fig
+
+
+@keras.saving.register_keras_serializable(package="labutils")
+def ce_dice_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """Sparse cross-entropy plus soft Dice loss (1 − mean soft Dice over the classes).
+
+    The Dice term weighs every class equally whatever its pixel share, which pushes the model
+    to get the thin border class right; cross-entropy keeps per-pixel gradients well behaved.
+
+    Args:
+        y_true: int (B, H, W, 1) class indices.
+        y_pred: float (B, H, W, C) probabilities.
+
+    Returns:
+        A scalar float32 loss.
+    """
+    y_pred = keras.ops.cast(y_pred, "float32")
+    num_classes = keras.ops.shape(y_pred)[-1]
+    one_hot = keras.ops.one_hot(keras.ops.cast(y_true[..., 0], "int32"), num_classes)
+    ce = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred))
+    axes = (0, 1, 2)
+    overlap = keras.ops.sum(one_hot * y_pred, axis=axes)  # (C,)
+    total = keras.ops.sum(one_hot, axis=axes) + keras.ops.sum(y_pred, axis=axes)  # (C,)
+    dice = (2.0 * overlap + 1.0) / (total + 1.0)
+    return ce + 1.0 - keras.ops.mean(dice)
+
+
+def choose_dtype_policy(precision: str = "auto") -> str:
+    """Pick the Keras dtype policy for training.
+
+    ``"auto"`` gives ``"mixed_bfloat16"`` on a CPU with bfloat16 units (AVX512-BF16 or AMX,
+    about 4× faster than float32 here) and ``"float32"`` elsewhere (GPUs included, where
+    float32 needs no care and older cards lack bfloat16).
+
+    Args:
+        precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``.
+
+    Returns:
+        ``"float32"`` or ``"mixed_bfloat16"``.
+
+    Raises:
+        ValueError: for any other ``precision``.
+    """
+    if precision in ("float32", "mixed_bfloat16"):
+        return precision
+    if precision != "auto":
+        raise ValueError(
+            f"precision must be 'auto', 'float32' or 'mixed_bfloat16', got {precision!r}."
+        )
+    if tf.config.list_physical_devices("GPU"):
+        return "float32"
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = set(cpuinfo.read_text().split()) if cpuinfo.is_file() else set()
+    return "mixed_bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
+
+
+def compile_model(
+    model: keras.Model, learning_rate: float = 1e-3, loss: str = "ce+dice", num_classes: int = 3
+) -> keras.Model:
+    """Compile with Adam, the chosen loss, pixel accuracy and mean IoU (``"miou"``).
+
+    Args:
+        model: a model whose output is softmax probabilities (B, H, W, C).
+        learning_rate: Adam's (initial) learning rate.
+        loss: ``"ce+dice"`` (:func:`ce_dice_loss`) or ``"ce"`` (sparse cross-entropy).
+        num_classes: number of classes C, for the mean IoU.
+
+    Returns:
+        The same model, compiled.
+
+    Raises:
+        ValueError: for an unknown ``loss``.
+    """
+    losses = {"ce+dice": ce_dice_loss, "ce": "sparse_categorical_crossentropy"}
+    if loss not in losses:
+        raise ValueError(f"loss must be one of {sorted(losses)}, got {loss!r}.")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=losses[loss],
+        metrics=[
+            "accuracy",
+            keras.metrics.MeanIoU(num_classes=num_classes, sparse_y_pred=False, name="miou"),
+        ],
+    )
+    return model
+
+
+def make_callbacks(
+    checkpoint_path: str | Path | None = None, patience: int | None = 5
+) -> list[keras.callbacks.Callback]:
+    """Checkpointing of the best weights and early stopping, both judged on ``val_miou``.
+
+    Args:
+        checkpoint_path: a ``.weights.h5`` file for the best weights so far (``None``: none).
+        patience: epochs without a better ``val_miou`` before stopping; the best weights are
+            restored at the end (``None``: no early stopping).
+
+    Returns:
+        The callbacks, for ``model.fit(..., callbacks=...)``.
+    """
+    callbacks: list[keras.callbacks.Callback] = []
+    if checkpoint_path is not None:
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(checkpoint_path), monitor="val_miou", mode="max",
+                save_best_only=True, save_weights_only=True,
+            )
+        )  # fmt: skip
+    if patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_miou", mode="max", patience=patience, restore_best_weights=True
+            )
+        )
+    return callbacks
+
+
+def resume_weights(model: keras.Model, path: str | Path) -> bool:
+    """Load saved weights into ``model`` if the file exists, to continue an earlier run.
+
+    Args:
+        model: the freshly built model.
+        path: a ``.weights.h5`` file written by ``save_weights`` or a checkpoint.
+
+    Returns:
+        True if weights were loaded, False if there is no such file (training starts afresh).
+
+    Raises:
+        ValueError: the file holds weights of a differently shaped model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Keras warns once per skipped layer
+            model.load_weights(path)
+    except ValueError as error:
+        pattern = r"variable\.shape=(\(.*?\)), Received: value\.shape=(\(.*?\))"
+        shapes = re.search(pattern, str(error))
+        detail = (
+            f"a layer expects {shapes[1]} but the file holds {shapes[2]}"
+            if shapes
+            else str(error).strip().split(".")[0]
+        )
+        raise ValueError(
+            f"The weights in {path} do not fit this model ({detail}). They come from a "
+            "model with another depth, width or batch-norm setting: build the model with the "
+            "settings it was saved with, or delete the file to train from scratch."
+        ) from None
+    return True
+
+
+def _pick_strategy() -> tf.distribute.Strategy:
+    """MirroredStrategy on several GPUs, else TensorFlow's default (one device, no change)."""
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def train_unet(
+    config: TrainConfig,
+    train_arrays: tuple[np.ndarray, np.ndarray],
+    val_arrays: tuple[np.ndarray, np.ndarray],
+    callbacks: list[keras.callbacks.Callback] | tuple = (),
+    resume_from: str | Path | None = None,
+    verbose: int = 0,
+) -> tuple[keras.Model, dict[str, Any]]:
+    """Build, compile and fit a U-Net with the recipe in ``config``.
+
+    On several GPUs the model is mirrored (``tf.distribute.MirroredStrategy``) and each
+    replica gets ``config.batch_size`` images per step; on one device nothing changes.
+
+    Args:
+        config: the recipe.
+        train_arrays: ``(images uint8 (N, S, S, 3), masks uint8 (N, S, S, 1))`` from
+            ``pipeline.load_arrays``; S must be ``config.model["image_size"]``.
+        val_arrays: the same for validation (metrics after every epoch).
+        callbacks: extra callbacks, e.g. a :class:`DisplayCallback`.
+        resume_from: a ``.weights.h5`` file to continue from if it exists.
+        verbose: Keras ``fit`` verbosity.
+
+    Returns:
+        The trained model and a report: ``history`` (per-epoch lists), ``epochs_done``,
+        ``steps``, ``fit_seconds``, ``resumed``, ``dtype_policy``, ``replicas``.
+
+    Raises:
+        ValueError: bad arrays (see ``pipeline.dataset_from_arrays``), or weights in
+            ``resume_from`` that do not fit the model.
+    """
+    keras.utils.set_random_seed(config.seed)
+    strategy = _pick_strategy()
+    batch_size = config.batch_size * strategy.num_replicas_in_sync
+    train_ds = dataset_from_arrays(*train_arrays, batch_size, config.augment, shuffle=True)
+    val_ds = dataset_from_arrays(*val_arrays, batch_size)
+    policy = choose_dtype_policy(config.precision)
+    with strategy.scope():
+        model = build_unet(**config.model, dtype=policy)
+        compile_model(model, config.learning_rate, config.loss)
+    resumed = resume_from is not None and resume_weights(model, resume_from)
+    steps_per_epoch = math.ceil(len(train_arrays[0]) / batch_size)
+    budget = TimeBudget(
+        config.learning_rate, steps_per_epoch * config.epochs, config.time_budget_min, config.warmup
+    )
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose,
+        shuffle=False,  # train_ds reshuffles itself every epoch
+        callbacks=[budget, *make_callbacks(None, config.patience), *callbacks],
+    )  # fmt: skip
+    report = {
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "epochs_done": round(budget.epochs_done, 2),
+        "steps": budget.steps_done,
+        "fit_seconds": round(budget.seconds, 1),
+        "resumed": bool(resumed),
+        "dtype_policy": policy,
+        "replicas": strategy.num_replicas_in_sync,
+    }
+    return model, report
+
+
+def evaluate_model(
+    model: keras.Model, dataset: tf.data.Dataset, num_classes: int = 3, verbose: bool = False
+) -> dict[str, Any]:
+    """Score a model on a dataset by accumulating one confusion matrix over all batches.
+
+    When the masks are larger or smaller than the model's output, the predicted
+    probabilities are resized bilinearly to the masks' size before the argmax, so that
+    models of any input size are compared at the same resolution.
+
+    Args:
+        model: maps images (B, S, S, 3) to probabilities (B, S, S, C).
+        dataset: batches of ``(images float32 (B, S, S, 3), masks int (B, M, M, 1))``.
+        num_classes: number of classes C.
+        verbose: report progress on stderr.
+
+    Returns:
+        ``miou``, ``iou_per_class`` and ``dice_per_class`` (by class name), ``mean_dice``,
+        ``pixel_accuracy``, ``images`` (how many were scored) and ``confusion_matrix``
+        (C × C counts, rows = truth).
+
+    Raises:
+        ValueError: if the dataset is empty.
+    """
+    cm = np.zeros((num_classes, num_classes), np.int64)
+    images_seen = 0
+    for images, masks in dataset:
+        probs = model(images, training=False)  # (B, S, S, C)
+        if probs.shape[1:3] != masks.shape[1:3]:
+            probs = tf.image.resize(tf.cast(probs, tf.float32), masks.shape[1:3], "bilinear")
+        pred_masks = tf.argmax(probs, axis=-1)  # (B, M, M) int64
+        cm += metrics.confusion_matrix(masks.numpy(), pred_masks.numpy(), num_classes)
+        images_seen += len(images)
+        if verbose:
+            print(f"  evaluated {images_seen} images", file=sys.stderr)
+    if not images_seen:
+        raise ValueError("Nothing to evaluate: the dataset holds no images.")
+    iou, dice = metrics.iou_from_confusion(cm), metrics.dice_from_confusion(cm)
+    names = CLASS_NAMES if num_classes == len(CLASS_NAMES) else range(num_classes)
+    return {
+        "miou": float(np.nanmean(iou)),
+        "iou_per_class": {str(n): float(v) for n, v in zip(names, iou, strict=True)},
+        "mean_dice": float(np.nanmean(dice)),
+        "dice_per_class": {str(n): float(v) for n, v in zip(names, dice, strict=True)},
+        "pixel_accuracy": float(np.trace(cm) / cm.sum()),
+        "images": images_seen,
+        "confusion_matrix": cm.tolist(),
+    }

@@ -1,0 +1,100 @@
+"""Tests for the command line, python -m labutils train | evaluate."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+from labutils.__main__ import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_TRAIN = [
+    "train", "--data", "synthetic", "--img-size", "32", "--base-filters", "4", "--depth", "2",
+    "--epochs", "1", "--time-budget", "0", "--batch-size", "4",
+    "--train-split", "train[:8]", "--val-split", "test[:4]",
+]  # fmt: skip
+
+
+def one_line_error(capsys: pytest.CaptureFixture) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("error: ")
+    return err[-1]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "tiny.keras"
+    assert main([*TINY_TRAIN, "--out", str(out)]) == 0
+    return out
+
+
+def test_train_writes_the_model_and_a_report(trained: Path):
+    model = keras.models.load_model(trained, compile=False)
+    assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 32, 32, 3)
+    report = json.loads(trained.with_suffix(".json").read_text())
+    assert report["config"]["model"]["base_filters"] == 4
+    assert report["config"]["time_budget_min"] is None and report["epochs_done"] == 1
+    assert report["images"] == {"train": 8, "validation": 4}
+    assert set(report["validation"]) >= {"miou", "iou_per_class", "mean_dice", "pixel_accuracy"}
+    assert len(report["history"]["val_miou"]) == 1 and report["wall_seconds"] > 0
+
+
+def test_evaluate_prints_one_json_object(trained: Path, capsys: pytest.CaptureFixture):
+    args = ["evaluate", "--model", str(trained), "--data", "synthetic", "--split", "test[:5]"]
+    assert main([*args, "--eval-size", "48"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"miou", "iou_per_class", "mean_dice", "pixel_accuracy", "images"}
+    assert result["images"] == 5 and 0 <= result["miou"] <= 1
+    assert list(result["iou_per_class"]) == ["pet", "background", "border"]
+
+
+def test_evaluate_refuses_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture):
+    code = main(["evaluate", "--model", str(tmp_path / "none.keras"), "--data", "synthetic"])
+    assert code == 1 and "No model file" in one_line_error(capsys)
+
+
+def test_evaluate_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
+    bogus = tmp_path / "bogus.keras"
+    bogus.write_text("not a model")
+    assert main(["evaluate", "--model", str(bogus), "--data", "synthetic"]) == 1
+    assert "not a Keras model" in one_line_error(capsys)
+
+
+def test_evaluate_refuses_a_model_of_another_task(tmp_path, capsys):
+    path = tmp_path / "classifier.keras"
+    inputs = keras.Input((8, 8, 3))
+    keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(inputs))).save(path)
+    assert main(["evaluate", "--model", str(path), "--data", "synthetic"]) == 1
+    assert "expected a segmentation model" in one_line_error(capsys)
+
+
+def test_empty_split_and_bad_output_name_fail_with_one_line(tmp_path, capsys):
+    out = str(tmp_path / "m.keras")
+    assert main([*TINY_TRAIN[:-4], "--train-split", "train[:0]", "--out", out]) == 1
+    assert "no images" in one_line_error(capsys)
+    assert main([*TINY_TRAIN, "--out", str(tmp_path / "m.h5")]) == 1
+    assert ".keras" in one_line_error(capsys)
+
+
+def test_bad_arguments_exit_with_usage():
+    parser = build_parser()
+    for argv in (["train"], ["evaluate"], ["train", "--out", "m.keras", "--epochs", "0"], []):
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args(argv)
+        assert exit_info.value.code == 2
+
+
+def test_module_entry_point_reports_errors_in_one_line(tmp_path: Path):
+    missing = tmp_path / "missing.keras"
+    done = subprocess.run(
+        [sys.executable, "-m", "labutils", "evaluate", "--model", str(missing)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"error: No model file at {missing}: train one with 'python -m labutils train "
+        "--out MODEL.keras' first."
+    ]

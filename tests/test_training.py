@@ -1,0 +1,187 @@
+"""Tests for labutils.training: schedule, loss, metrics in compile, callbacks, the recipe."""
+
+import math
+from pathlib import Path
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from labutils import metrics, training
+from labutils.models import build_unet
+
+matplotlib.use("Agg")
+
+TINY = {"image_size": 16, "base_filters": 4, "depth": 2}
+
+
+def blocky_arrays(n: int = 8, size: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 masks of 4×4 blocks (values 0..2) and uint8 images painting each class a colour."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 3, (n, size // 4, size // 4))
+    masks = np.repeat(np.repeat(blocks, 4, axis=1), 4, axis=2)[..., None].astype(np.uint8)
+    images = (np.eye(3)[masks[..., 0]] * 255).astype(np.uint8)
+    return images, masks
+
+
+def oracle_model(size: int) -> keras.Model:
+    """A 'model' whose probabilities are its input: perfect on one-hot images."""
+    inputs = keras.Input((size, size, 3))
+    return keras.Model(inputs, keras.layers.Activation("linear")(inputs))
+
+
+def test_cosine_learning_rate_warms_up_then_decays_to_zero():
+    peak = 1e-3
+    assert training.cosine_learning_rate(0.0, peak, warmup=0.1) == 0.0
+    assert training.cosine_learning_rate(0.05, peak, warmup=0.1) == pytest.approx(peak / 2)
+    assert training.cosine_learning_rate(0.1, peak, warmup=0.1) == pytest.approx(peak)
+    assert training.cosine_learning_rate(0.55, peak, warmup=0.1) == pytest.approx(peak / 2)
+    assert training.cosine_learning_rate(1.0, peak, warmup=0.1) == pytest.approx(0.0, abs=1e-12)
+    decay = [training.cosine_learning_rate(p, peak, 0.1) for p in np.linspace(0.1, 1, 20)]
+    assert np.all(np.diff(decay) <= 0)
+
+
+def test_ce_dice_loss_matches_a_hand_computation():
+    rng = np.random.default_rng(1)
+    y_true = rng.integers(0, 3, (2, 4, 4, 1))
+    y_pred = rng.dirichlet(np.ones(3), size=(2, 4, 4)).astype(np.float32)
+    one_hot = np.eye(3)[y_true[..., 0]]
+    ce = -np.mean(np.log(np.sum(one_hot * y_pred, axis=-1)))
+    overlap, total = (one_hot * y_pred).sum((0, 1, 2)), (one_hot + y_pred).sum((0, 1, 2))
+    dice = (2 * overlap + 1) / (total + 1)
+    expected = ce + 1 - dice.mean()
+    loss = training.ce_dice_loss(tf.constant(y_true), tf.constant(y_pred))
+    assert float(loss) == pytest.approx(expected, rel=1e-4)
+    perfect = training.ce_dice_loss(tf.constant(y_true), tf.constant(one_hot, tf.float32))
+    assert float(perfect) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_compiled_mean_iou_on_softmax_outputs_agrees_with_labutils_metrics():
+    images, masks = blocky_arrays(n=6)
+    model = training.compile_model(build_unet(**TINY), loss="ce")
+    scores = model.evaluate(images / 255.0, masks.astype(np.int32), verbose=0, return_dict=True)
+    probs = model.predict(images / 255.0, verbose=0)
+    assert scores["miou"] == pytest.approx(metrics.mean_iou(masks, probs, 3), abs=1e-5)
+    assert scores["accuracy"] == pytest.approx(metrics.pixel_accuracy(masks, probs), abs=1e-5)
+
+
+def test_compile_model_refuses_an_unknown_loss():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        training.compile_model(build_unet(**TINY), loss="dice")
+
+
+def test_time_budget_follows_the_steps_without_a_budget():
+    images, masks = blocky_arrays(n=8)
+    model = training.compile_model(build_unet(**TINY), learning_rate=1.0)
+    budget = training.TimeBudget(peak_lr=1e-2, total_steps=3 * 4, minutes=None, warmup=0.25)
+    history = model.fit(images / 255, masks, batch_size=2, epochs=3, callbacks=[budget], verbose=0)
+    rates = history.history["learning_rate"]
+    assert len(rates) == 3 and rates[0] > rates[1] > rates[2]
+    assert budget.steps_done == 12 and budget.epochs_done == pytest.approx(3.0)
+    assert rates[-1] == pytest.approx(training.cosine_learning_rate(11 / 12, 1e-2, 0.25))
+
+
+def test_time_budget_stops_training_when_the_time_is_spent():
+    images, masks = blocky_arrays(n=8)
+    model = training.compile_model(build_unet(**TINY))
+    budget = training.TimeBudget(peak_lr=1e-3, total_steps=10_000, minutes=1e-6)
+    history = model.fit(images / 255, masks, batch_size=2, epochs=50, callbacks=[budget], verbose=0)
+    assert budget.steps_done == 1 and len(history.history["loss"]) == 1
+    assert budget.epochs_done == pytest.approx(0.25)
+    assert "val_miou" not in history.history  # no validation data given
+
+
+def test_display_callback_draws_image_truth_and_prediction():
+    images, masks = blocky_arrays(n=4)
+    callback = training.DisplayCallback(images / 255.0, masks, every=2, max_images=3)
+    callback.set_model(build_unet(**TINY))
+    fig = callback.plot(epoch=1)
+    assert len(fig.axes) == 3 * 3
+    assert fig.axes[2].get_title() == "predicted, epoch 2"
+    callback.on_epoch_end(0)  # epoch 1: nothing shown
+    callback.on_epoch_end(1)  # epoch 2: shown and closed without error
+
+
+def test_resume_weights(tmp_path: Path):
+    path = tmp_path / "unet.weights.h5"
+    model = build_unet(**TINY)
+    assert training.resume_weights(model, path) is False
+    model.save_weights(path)
+    again = build_unet(**TINY)
+    assert training.resume_weights(again, path) is True
+    np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
+    wider = build_unet(**{**TINY, "base_filters": 8})
+    with pytest.raises(ValueError, match=r"do not fit this model \(a layer expects"):
+        training.resume_weights(wider, path)
+
+
+def test_make_callbacks_checkpoint_the_best_epoch_and_stop_early(tmp_path: Path):
+    path = tmp_path / "best.weights.h5"
+    callbacks = training.make_callbacks(path, patience=1)
+    kinds = [type(c).__name__ for c in callbacks]
+    assert kinds == ["ModelCheckpoint", "EarlyStopping"]
+    images, masks = blocky_arrays(n=4)
+    model = training.compile_model(build_unet(**TINY), learning_rate=0.0)  # never improves
+    data = (images / 255, masks)
+    history = model.fit(*data, validation_data=data, epochs=10, callbacks=callbacks, verbose=0)
+    assert len(history.history["loss"]) == 2 and path.is_file()
+    assert training.make_callbacks(None, None) == []
+
+
+def test_choose_dtype_policy():
+    assert training.choose_dtype_policy("float32") == "float32"
+    assert training.choose_dtype_policy("mixed_bfloat16") == "mixed_bfloat16"
+    assert training.choose_dtype_policy("auto") in ("float32", "mixed_bfloat16")
+    with pytest.raises(ValueError, match="precision"):
+        training.choose_dtype_policy("float16")
+
+
+def test_train_unet_runs_the_recipe_and_reports_it():
+    config = training.TrainConfig(model=dict(TINY), epochs=2, time_budget_min=None, batch_size=4)
+    model, report = training.train_unet(config, blocky_arrays(8), blocky_arrays(4, seed=1))
+    assert model.output_shape == (None, 16, 16, 3)
+    assert report["epochs_done"] == pytest.approx(2.0) and report["steps"] == 4
+    assert len(report["history"]["val_miou"]) == 2 and report["replicas"] == 1
+    assert report["resumed"] is False
+
+
+def test_train_unet_stops_at_the_time_budget():
+    config = training.TrainConfig(model=dict(TINY), epochs=100, time_budget_min=1e-6, batch_size=4)
+    _, report = training.train_unet(config, blocky_arrays(8), blocky_arrays(4, seed=1))
+    assert report["steps"] == 1 and report["epochs_done"] == pytest.approx(0.5)
+
+
+def test_evaluate_model_is_perfect_for_a_perfect_model():
+    images, masks = blocky_arrays(n=6)
+    ds = tf.data.Dataset.from_tensor_slices((images / 255, masks.astype(np.int32))).batch(4)
+    result = training.evaluate_model(oracle_model(16), ds)
+    assert result["miou"] == 1.0 and result["mean_dice"] == 1.0
+    assert result["pixel_accuracy"] == 1.0 and result["images"] == 6
+    assert list(result["iou_per_class"]) == ["pet", "background", "border"]
+    assert np.sum(result["confusion_matrix"]) == 6 * 16 * 16
+
+
+def test_evaluate_model_resizes_probabilities_to_the_masks_size():
+    images, masks = blocky_arrays(n=4)
+    big_masks = np.repeat(np.repeat(masks, 3, axis=1), 3, axis=2).astype(np.int32)  # 48 × 48
+    ds = tf.data.Dataset.from_tensor_slices((images / 255, big_masks)).batch(2)
+    result = training.evaluate_model(oracle_model(16), ds)
+    probs = tf.image.resize(images / 255, (48, 48), "bilinear").numpy()
+    assert result["miou"] == pytest.approx(metrics.mean_iou(big_masks, probs, 3))
+    assert 0.7 < result["miou"] < 1.0  # edges blur, block interiors stay right
+
+
+def test_evaluate_model_refuses_an_empty_dataset():
+    images, masks = blocky_arrays(n=2)
+    ds = tf.data.Dataset.from_tensor_slices((images / 255, masks)).take(0).batch(2)
+    with pytest.raises(ValueError, match="no images"):
+        training.evaluate_model(oracle_model(16), ds)
+
+
+def test_train_config_defaults_are_the_recipe():
+    config = training.TrainConfig()
+    assert config.model["image_size"] % 2 ** config.model["depth"] == 0
+    assert config.time_budget_min is not None and config.time_budget_min < 15
+    assert math.isfinite(config.learning_rate) and config.loss == "ce+dice"
