@@ -1,0 +1,184 @@
+"""The benchmark's table: the results of ``benchmarks.run`` as text for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["format_report"]
+
+_ROUTES = {
+    "files": "files (make_dataset, cache=False)",
+    "tf_data_cache": "tf.data cache (make_dataset, 2nd+ pass)",
+    "arrays": "arrays (load_arrays + dataset_from_arrays)",
+}
+
+
+def format_report(results: dict[str, Any]) -> str:
+    """Format the results of ``run_benchmarks`` as the five sections of issue 5.
+
+    Args:
+        results: what ``benchmarks.run.run_benchmarks`` returns.
+
+    Returns:
+        Plain text, one section per measurement, each with its goal and whether it is met.
+    """
+    sections = (_machine, _time_to_quality, _throughput, _pipeline, _memory, _ci_suite)
+    return "\n\n".join(section(results) for section in sections)
+
+
+def _verdict(value: float | None, goal: float, at_most: bool) -> str:
+    """'met' or 'missed' for a value against a goal; 'not measurable' for None."""
+    if value is None:
+        return "not measurable"
+    return "met" if (value <= goal if at_most else value >= goal) else "missed"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned first column, right-aligned others, two spaces apart."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _machine(results: dict) -> str:
+    m, s = results["machine"], results["settings"]
+    gpu = ", ".join(m["gpus"]) if m["gpus"] else "no GPU"
+    tf32 = " (float32 matmuls run as TF32)" if m["tf32_matmuls"] else ""
+    peaks = "; ".join(
+        f"{name} " + " / ".join(f"{p[d]['gflops']['median']:,.0f}" for d in ("float32", "bfloat16"))
+        for name, p in results["peak"].items()
+    )
+    first = next(iter(results["peak"].values()))["float32"]
+    return (
+        f"Machine: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), "
+        f"{m['memory_gib']} GiB, {gpu}{tf32}; CPU bfloat16 units: "
+        f"{'yes' if m['cpu_bf16'] else 'no'}; load average {m['load_average_1min']} at start\n"
+        f"Software: Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}\n"
+        f"Data: {results['data_source']}{' (--quick)' if s['quick'] else ''}\n"
+        f"Peak float32 / bfloat16 GFLOP/s (median of {first['gflops']['repeats']} samples of "
+        f"{first['size']}² tf.linalg.matmul, in each training process just before its "
+        f"throughput): {peaks}"
+    )
+
+
+def _describe_model(recipe: dict) -> str:
+    model = recipe["model"]
+    width = f" ×{recipe['width_fraction']:g} width" if "width_fraction" in recipe else ""
+    batch_norm = ", BN" if model.get("batch_norm") else ""
+    return (
+        f"{model['image_size']}², {model['base_filters']} filters{width}, depth "
+        f"{model.get('depth', 3)}{batch_norm}, {recipe['dtype_policy']}"
+    )
+
+
+def _minutes(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds / 60:.2f}"
+
+
+def _time_to_quality(results: dict) -> str:
+    q, runs = results["time_to_quality"], results["runs"]
+    rows = []
+    for name in ("original", "recommended"):
+        run, row = runs[name][0], q[name]
+        own_best = max(e["miou"] for e in run["epochs"])
+        to_best = next(e["seconds"] for e in run["epochs"] if e["miou"] >= own_best)
+        rows.append([name, _describe_model(run["recipe"]), f"{row['epochs']:g}",
+                     _minutes(row["train_seconds"]), f"{row['best_miou']:.3f}",
+                     _minutes(to_best), _minutes(row["seconds_to_target"])])  # fmt: skip
+    header = ["config", "model", "epochs", "train min", "best mIoU", "min to best",
+              f"min to {q['target_miou']:.3f}"]  # fmt: skip
+    ratio, gap = q["time_ratio"], q["miou_gap"]
+    ratio_text = "n/a (not reached)" if ratio is None else f"{ratio:.2f}"
+    images = runs["original"][0]["images"]
+    return (
+        f"1. Time to quality: {q['budget_minutes']:g} min of training each "
+        f"(median of {q['repeats']} run(s)). The clock counts training only: the weights saved "
+        f"after every epoch are scored afterwards (labutils.metrics mIoU at {q['eval_size']}×"
+        f"{q['eval_size']}, {images['validation']} validation images; "
+        f"{images['train']} training images). Target: the original's best mIoU.\n"
+        + _table(header, rows)
+        + f"\nTime ratio (recommended / original, to reach {q['target_miou']:.3f}): "
+        f"{ratio_text}; goal <= {results['goals']['time_ratio']}: "
+        f"{_verdict(ratio, results['goals']['time_ratio'], at_most=True)}\n"
+        f"mIoU gap (best within the budget): {gap:+.3f}; goal >= "
+        f"+{results['goals']['miou_gap']}: {_verdict(gap, results['goals']['miou_gap'], False)}"
+    )
+
+
+def _throughput(results: dict) -> str:
+    rows = []
+    for name, t in results["throughput"].items():
+        rows.append([name, f"{t['params']:,}", str(t["batch_size"]), t["dtype_policy"],
+                     f"{t['images_per_s']:,.1f}", f"{t['train_gflop_per_image']:.2f}",
+                     f"{t['gflops']:,.1f}", f"{t['fraction_of_float32_peak']:.0%}",
+                     f"{t['fraction_of_own_dtype_peak']:.0%}"])  # fmt: skip
+    header = ["config", "params", "batch", "dtype", "images/s", "GFLOP/img", "GFLOP/s",
+              "of f32 peak", "of own-dtype peak"]  # fmt: skip
+    fraction = results["throughput"]["recommended"]["fraction_of_float32_peak"]
+    samples = results["throughput"]["recommended"]["timing_repeats"]
+    goal = results["goals"]["fraction_of_peak"]
+    return (
+        f"2. Training throughput: median of {samples} timed samples of training steps on one "
+        "batch held in memory (no input pipeline). FLOPs per image counted from the "
+        "convolutions (2·K²·Cin·Cout·H·W forward; a training step adds as much for the weight "
+        "gradients and again for the input gradients, except in the first convolution).\n"
+        + _table(header, rows)
+        + f"\nRecommended step vs the float32 matmul peak: {fraction:.0%}; goal >= {goal:.0%}: "
+        f"{_verdict(fraction, goal, at_most=False)}"
+    )
+
+
+def _pipeline(results: dict) -> str:
+    p, goal = results["pipeline"], results["goals"]["pipeline_ratio"]
+    rows = [
+        [label, f"{p[route]['images_per_s']['median']:,.1f}", f"{p['ratio'][route]:.1f}×",
+         _verdict(p["ratio"][route], goal, at_most=False)]
+        for route, label in _ROUTES.items()
+    ]  # fmt: skip
+    decode = p["arrays"]["decode_once"]["median"]
+    return (
+        f"3. Input pipeline: decoded, resized ({p['image_size']}²) and augmented batches of "
+        f"{p['batch_size']} from {p['split']!r}, median of "
+        f"{p['files']['images_per_s']['repeats']} passes, against the recommended training "
+        f"step's {p['consumed_images_per_s']:,.1f} images/s (goal: >= {goal:g}×).\n"
+        + _table(["route", "images/s", "× training", "goal"], rows)
+        + f"\nDecoding once (load_arrays): {decode:,.1f} images/s. The lab trains from the "
+        "arrays route (training.train_unet)."
+    )
+
+
+def _memory(results: dict) -> str:
+    memory, goal = results["memory"], results["goals"]["memory_mib"]
+    peaks = memory["peak_rss_mib"]
+    full = memory["full_dataset"]
+    per_example = full["bytes_per_example"]["prepared"] / 2**10
+    return (
+        "4. Peak memory (ru_maxrss of each training process, at the end of training): "
+        + "; ".join(f"{name} {mib:,.0f} MiB" for name, mib in peaks.items())
+        + f". Goal: the CPU default (recommended) <= {goal:,} MiB: "
+        f"{_verdict(peaks['recommended'], goal, at_most=True)}.\n"
+        f"Full dataset ({full['official_images']:,} official images at "
+        f"{results['pipeline']['image_size']}²): train_unet's route (load_arrays) keeps every "
+        f"image decoded as uint8 in memory, {full['full_dataset_mib']['arrays']:,.0f} MiB: it "
+        "does not stream, but fits a 12 GiB machine. make_dataset(cache=False) streams from "
+        f"the files, holding only its shuffle buffer of prepared examples ({per_example:,.0f} "
+        "KiB each); with cache=True it would keep "
+        f"{full['full_dataset_mib']['tf_data_cache']:,.0f} MiB of float32 images and int32 masks."
+    )
+
+
+def _ci_suite(results: dict) -> str:
+    ci, goal = results["ci_suite"], results["goals"]["ci_minutes"]
+    if ci is None:
+        return "5. CI suite: not timed (pass --ci-suite to run the whole pytest suite)."
+    minutes = ci["seconds"] / 60
+    return (
+        f"5. CI suite: pytest took {minutes:.1f} min, exit code {ci['exit_code']} "
+        f"({ci['summary']}); goal <= {goal:g} min: {_verdict(minutes, goal, at_most=True)}"
+    )

@@ -1,0 +1,306 @@
+"""Benchmark the lab against the original lab's recipe and against the machine's own peak.
+
+``python -m benchmarks.run`` (or ``python benchmarks/run.py``) measures, in one run:
+
+1. time to quality: the original recipe and the lab's recommended configuration, each
+   trained for the same budget of training time, scored after every epoch;
+2. training throughput, and the FLOP/s of a training step as a fraction of a matmul peak;
+3. input pipeline throughput against what training consumes;
+4. peak memory of each training process (each configuration runs in its own process);
+5. optionally (``--ci-suite``) the wall time of the whole ``pytest`` suite.
+
+It prints a table and writes everything as JSON (``--json``). ``--quick`` is a smoke run of
+under two minutes. No time is asserted anywhere: numbers go in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import measure, report  # noqa: E402
+from benchmarks.worker import CONFIGS  # noqa: E402
+from labutils import data, training  # noqa: E402
+
+__all__ = ["build_parser", "main", "run_benchmarks", "summarize_time_to_quality"]
+
+#: Settings of a full run, and of ``--quick``; command-line flags override them.
+FULL = {
+    "data": "../shared/data/oxford-iiit-pet",
+    "budget_minutes": None,  # the lab's own CPU budget, TrainConfig().time_budget_min
+    "train_split": "train",
+    "val_split": "test",
+    "pipeline_split": "train[:256]",
+    "matmul_size": 4096,
+    "matmul_sample_s": 0.5,
+    "min_sample_s": 2.0,
+}
+QUICK = {
+    "data": "synthetic",
+    "budget_minutes": 0.1,
+    "train_split": "train[:32]",
+    "val_split": "test[:8]",
+    "pipeline_split": "train[:8]",
+    "matmul_size": 1024,
+    "matmul_sample_s": 0.05,
+    "min_sample_s": 0.2,
+}
+#: Goals of issue 5.
+GOALS = {"time_ratio": 0.25, "miou_gap": 0.10, "fraction_of_peak": 0.40,
+         "pipeline_ratio": 5.0, "memory_mib": 2048, "ci_minutes": 10.0}  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command line's parser (defaults of ``None`` come from FULL or QUICK)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
+    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help="smoke run: synthetic data, tiny budget (< 2 min)")
+    add("--data", help=f"folder path, 'synthetic' or 'tfds' (default {FULL['data']})")
+    add("--budget-minutes", type=float,
+        help="training minutes per configuration (default: the lab's TrainConfig budget, or 15 "
+             "if it has none)")  # fmt: skip
+    add("--width-fraction", type=float, default=0.25,
+        help="width of the original U-Net, as a fraction of its filters (1 = exact; default "
+             "0.25: at full width a 15-minute CPU budget allows only ~4 epochs)")  # fmt: skip
+    add("--eval-size", type=int, default=128, help="score masks at N×N (default 128)")
+    add("--train-split", help="training split (default 'train')")
+    add("--val-split", help="validation split, scored after every epoch (default 'test')")
+    add("--pipeline-split", help="split timed by the pipeline benchmark (default 'train[:256]')")
+    add("--matmul-size", type=int, help="side of the peak-FLOP/s matmul (default 4096)")
+    add("--repeats", type=int, default=1, help="training runs per configuration (default 1)")
+    add("--timing-repeats", type=int, default=5, help="samples per cheap timing (default 5)")
+    add("--seed", type=int, default=42)
+    add("--json", type=Path, default=ROOT / "_build" / "benchmarks.json", help="JSON output")
+    add("--ci-suite", action="store_true", help="also time the whole pytest suite (long)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's settings: FULL or QUICK, overridden by the flags given."""
+    settings = dict(QUICK if args.quick else FULL)
+    for key in settings:
+        if getattr(args, key, None) is not None:
+            settings[key] = getattr(args, key)
+    for key in ("width_fraction", "eval_size", "repeats", "timing_repeats", "seed", "quick"):
+        settings[key] = getattr(args, key)
+    if settings["budget_minutes"] is None:
+        settings["budget_minutes"] = training.TrainConfig().time_budget_min or 15.0
+    if settings["repeats"] < 1 or settings["timing_repeats"] < 1 or settings["eval_size"] < 1:
+        raise ValueError("--repeats, --timing-repeats and --eval-size must be at least 1.")
+    if settings["budget_minutes"] <= 0:
+        raise ValueError(f"--budget-minutes must be positive, got {settings['budget_minutes']}.")
+    return settings
+
+
+def _run_worker(name: str, settings: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Run one configuration in its own Python process and return its result."""
+    settings_path, result_path = folder / f"{name}.settings.json", folder / f"{name}.json"
+    settings_path.write_text(json.dumps(settings))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "benchmarks.worker", name, str(settings_path)]
+    completed = subprocess.run([*command, str(result_path)], cwd=ROOT, env=env, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"the {name} run failed (exit code {completed.returncode}), see above.")
+    return json.loads(result_path.read_text())
+
+
+def _first_reaching(epochs: list[dict], target: float) -> float | None:
+    """Training seconds at the first epoch whose mIoU reaches ``target`` (None: never)."""
+    return next((e["seconds"] for e in epochs if e["miou"] >= target - 1e-12), None)
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    """Median, counting None (never reached) as infinitely late; None if that is the median."""
+    middle = statistics.median(float("inf") if v is None else v for v in values)
+    return None if middle == float("inf") else middle
+
+
+def summarize_time_to_quality(runs: dict[str, list[dict]], settings: dict) -> dict[str, Any]:
+    """Compare the configurations' validation mIoU over their training clocks.
+
+    The target is the original recipe's best mIoU (median over repeats). For each
+    configuration: its best mIoU within the budget, and the training seconds at which it
+    first reaches the target. The time ratio is recommended / original; the gap is the
+    difference of the best mIoUs.
+
+    Args:
+        runs: ``{"original": [worker results], "recommended": [...]}``.
+        settings: the run's settings (budget, width fraction, eval size).
+
+    Returns:
+        A JSON-ready dict: ``target_miou``, per-configuration summaries, ``time_ratio``,
+        ``miou_gap`` (None where a configuration never reaches the target).
+    """
+    best = {name: [max(e["miou"] for e in run["epochs"]) for run in runs[name]] for name in runs}
+    target = statistics.median(best["original"])
+    summary: dict[str, Any] = {"target_miou": target}
+    for name in runs:
+        summary[name] = {
+            "best_miou": statistics.median(best[name]),
+            "seconds_to_target": _median_or_none(
+                [_first_reaching(run["epochs"], target) for run in runs[name]]
+            ),
+            "epochs": statistics.median(len(run["epochs"]) for run in runs[name]),
+            "train_seconds": statistics.median(run["train_seconds"] for run in runs[name]),
+        }
+    to_target = [summary[name]["seconds_to_target"] for name in CONFIGS]
+    summary["time_ratio"] = None if None in to_target else to_target[1] / to_target[0]
+    summary["miou_gap"] = summary["recommended"]["best_miou"] - target
+    for key in ("budget_minutes", "eval_size", "width_fraction", "repeats"):
+        summary[key] = settings[key]
+    return summary
+
+
+def _summarize_throughput(runs: dict[str, list[dict]]) -> dict[str, Any]:
+    """Images/s and FLOP/s of each configuration's training step, against its process's peaks.
+
+    Medians over repeated runs; each run's fraction of peak uses the peak measured in that run.
+    """
+    summary = {}
+    for name, results in runs.items():
+        first = results[0]
+        policy = first["recipe"]["dtype_policy"]
+        own = "bfloat16" if "bfloat16" in policy else "float32"
+        gflops = [r["flops"]["train"] * r["throughput"]["images_per_s"]["median"] / 1e9
+                  for r in results]  # fmt: skip
+        summary[name] = {
+            "images_per_s": statistics.median(
+                r["throughput"]["images_per_s"]["median"] for r in results
+            ),
+            "train_gflop_per_image": first["flops"]["train"] / 1e9,
+            "gflops": statistics.median(gflops),
+            "dtype_policy": policy,
+            "fraction_of_float32_peak": _median_fraction(gflops, results, "float32"),
+            "fraction_of_own_dtype_peak": _median_fraction(gflops, results, own),
+            "params": first["params"],
+            "batch_size": first["throughput"]["batch_size"],
+            "timing_repeats": first["throughput"]["images_per_s"]["repeats"],
+        }
+    return summary
+
+
+def _median_fraction(gflops: list[float], results: list[dict], dtype: str) -> float:
+    """Median over runs of GFLOP/s divided by the run's own matmul peak in ``dtype``."""
+    peaks = [r["peak"][dtype]["gflops"]["median"] for r in results]
+    return statistics.median(g / p for g, p in zip(gflops, peaks, strict=True))
+
+
+def _time_ci_suite(source: data.DataSource) -> dict[str, Any]:
+    """Run the whole pytest suite once, as CI does, and time it."""
+    seglab_data = str(source.path) if source.kind == "folder" else source.kind
+    env = {**os.environ, "SEGLAB_DATA": seglab_data, "MPLBACKEND": "Agg",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+    print("Timing the whole pytest suite ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - start
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    return {"seconds": seconds, "exit_code": completed.returncode,
+            "summary": lines[-1] if lines else ""}  # fmt: skip
+
+
+def _memory(runs: dict[str, list[dict]], source: data.DataSource, size: int) -> dict[str, Any]:
+    """Peak memory of each training process, and what the full dataset would take."""
+    peaks = {name: max(r["peak_rss_mib"] for r in results) for name, results in runs.items()}
+    return {"peak_rss_mib": peaks, "full_dataset": measure.estimate_dataset_memory(source, size)}
+
+
+def run_benchmarks(settings: dict[str, Any]) -> dict[str, Any]:
+    """Run every measurement and return the results (what ``--json`` writes).
+
+    Args:
+        settings: from the command line (see ``build_parser``).
+
+    Returns:
+        ``machine``, ``settings``, ``pipeline``, ``runs`` (each worker's result),
+        ``time_to_quality``, ``peak`` (the first run's matmul peaks, by configuration),
+        ``throughput``, ``memory``, ``ci_suite`` (None unless asked for) and ``goals``.
+
+    Raises:
+        FileNotFoundError: the data folder does not exist or is not in the official layout.
+        RuntimeError: a training process failed.
+    """
+    source = data.find_source(settings["data"], verbose=False)
+    recommended = training.TrainConfig()
+    size, batch = recommended.model["image_size"], recommended.batch_size
+    repeats, min_s = settings["timing_repeats"], settings["min_sample_s"]
+    results: dict[str, Any] = {"machine": measure.describe_machine(), "settings": settings,
+                               "data_source": source.description}  # fmt: skip
+    _say(f"Data: {source.description}")
+    _say("Measuring the input pipeline ...")
+    results["pipeline"] = measure.measure_pipeline(
+        source, settings["pipeline_split"], size, batch, repeats, min_s / 2
+    )
+    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    with tempfile.TemporaryDirectory(prefix="seglab-bench-") as folder:
+        for repeat in range(settings["repeats"]):
+            for name in CONFIGS:
+                _say(f"Training {name} ({repeat + 1}/{settings['repeats']}) for "
+                     f"{settings['budget_minutes']:g} min ...")  # fmt: skip
+                worker_settings = {**settings, "seed": settings["seed"] + repeat}
+                runs[name].append(_run_worker(name, worker_settings, Path(folder)))
+    results["runs"] = runs
+    results["time_to_quality"] = summarize_time_to_quality(runs, settings)
+    results["peak"] = {name: runs[name][0]["peak"] for name in CONFIGS}
+    results["throughput"] = _summarize_throughput(runs)
+    consumed = results["throughput"]["recommended"]["images_per_s"]
+    results["pipeline"]["consumed_images_per_s"] = consumed
+    results["pipeline"]["ratio"] = {
+        route: results["pipeline"][route]["images_per_s"]["median"] / consumed
+        for route in ("files", "tf_data_cache", "arrays")
+    }
+    results["memory"] = _memory(runs, source, size)
+    results["ci_suite"] = _time_ci_suite(source) if settings["ci_suite"] else None
+    results["goals"] = GOALS
+    return results
+
+
+def _say(message: str) -> None:
+    """Progress on stderr (stdout carries the table)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks, print the table, write the JSON.
+
+    Args:
+        argv: the arguments (``None``: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 on success, 1 on a reported error.
+    """
+    args = build_parser().parse_args(argv)
+    warnings.filterwarnings("ignore", "Oxford-IIIT Pet folder", UserWarning)  # images it skips
+    try:
+        settings = {**_settings(args), "ci_suite": args.ci_suite}
+        results = run_benchmarks(settings)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print("error: " + " ".join(str(error).split()), file=sys.stderr)
+        return 1
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    print(report.format_report(results))
+    _say(f"Wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
