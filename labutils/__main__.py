@@ -202,9 +202,11 @@ def _load_model(path: Path) -> keras.Model:
                                 "train --out MODEL.keras' first.")  # fmt: skip
     import keras  # only now: importing TensorFlow takes seconds
 
+    from labutils import models  # noqa: F401 (registers FusedBatchNormalization for loading)
+
     try:
         model = keras.models.load_model(path, compile=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
+    except (ValueError, TypeError, OSError, zipfile.BadZipFile) as error:
         raise ValueError(
             f"{path} is not a Keras model this lab can read ({str(error).splitlines()[0]})."
         ) from None

@@ -87,12 +87,23 @@ def test_bad_arguments_exit_with_usage():
         assert exit_info.value.code == 2
 
 
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "labutils", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_module_entry_point_evaluates_in_a_fresh_interpreter(trained: Path):
+    done = run_module("evaluate", "--model", str(trained), "--data", "synthetic", "--split",
+                      "test[:3]", "--eval-size", "24")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["images"] == 3
+
+
 def test_module_entry_point_reports_errors_in_one_line(tmp_path: Path):
     missing = tmp_path / "missing.keras"
-    done = subprocess.run(
-        [sys.executable, "-m", "labutils", "evaluate", "--model", str(missing)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_module("evaluate", "--model", str(missing))
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         f"error: No model file at {missing}: train one with 'python -m labutils train "
