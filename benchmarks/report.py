@@ -60,7 +60,7 @@ def _machine(results: dict) -> str:
         f"{m['memory_gib']} GiB, {gpu}{tf32}; CPU bfloat16 units: "
         f"{'yes' if m['cpu_bf16'] else 'no'}; load average {m['load_average_1min']} at start\n"
         f"Software: Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}\n"
-        f"Data: {results['data_source']}{' (--quick)' if s['quick'] else ''}\n"
+        f"Data: {results['data_source'].split('. ')[0]}{' (--quick)' if s['quick'] else ''}\n"
         f"Peak float32 / bfloat16 GFLOP/s (median of {first['gflops']['repeats']} samples of "
         f"{first['size']}² tf.linalg.matmul, in each training process just before its "
         f"throughput): {peaks}"

@@ -35,7 +35,13 @@ from benchmarks import measure, report  # noqa: E402
 from benchmarks.worker import CONFIGS  # noqa: E402
 from labutils import data, training  # noqa: E402
 
-__all__ = ["build_parser", "main", "run_benchmarks", "summarize_time_to_quality"]
+__all__ = [
+    "build_parser",
+    "main",
+    "run_benchmarks",
+    "summarize_time_to_quality",
+    "time_ci_suite",
+]
 
 #: Settings of a full run, and of ``--quick``; command-line flags override them.
 FULL = {
@@ -201,16 +207,22 @@ def _median_fraction(gflops: list[float], results: list[dict], dtype: str) -> fl
     return statistics.median(g / p for g, p in zip(gflops, peaks, strict=True))
 
 
-def _time_ci_suite(source: data.DataSource) -> dict[str, Any]:
-    """Run the whole pytest suite once, as CI does, and time it."""
+def time_ci_suite(source: data.DataSource, pytest_args: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run pytest once from the checkout's root, as CI does (``.ci/run``), and time it.
+
+    Args:
+        source: the data source the notebooks use (passed on as ``SEGLAB_DATA``).
+        pytest_args: arguments for pytest; none runs the whole suite.
+
+    Returns:
+        ``{"seconds", "exit_code", "summary"}``, the summary being pytest's last line.
+    """
     seglab_data = str(source.path) if source.kind == "folder" else source.kind
     env = {**os.environ, "SEGLAB_DATA": seglab_data, "MPLBACKEND": "Agg",
            "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
-    print("Timing the whole pytest suite ...", file=sys.stderr, flush=True)
+    command = [sys.executable, "-m", "pytest", "-q", *pytest_args]
     start = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     lines = [line for line in completed.stdout.splitlines() if line.strip()]
     return {"seconds": seconds, "exit_code": completed.returncode,
@@ -221,6 +233,28 @@ def _memory(runs: dict[str, list[dict]], source: data.DataSource, size: int) -> 
     """Peak memory of each training process, and what the full dataset would take."""
     peaks = {name: max(r["peak_rss_mib"] for r in results) for name, results in runs.items()}
     return {"peak_rss_mib": peaks, "full_dataset": measure.estimate_dataset_memory(source, size)}
+
+
+def _train_all(settings: dict[str, Any]) -> dict[str, list[dict]]:
+    """Train each configuration ``repeats`` times, one process per run, one after another."""
+    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    with tempfile.TemporaryDirectory(prefix="seglab-bench-") as folder:
+        for repeat in range(settings["repeats"]):
+            for name in CONFIGS:
+                _say(f"Training {name} ({repeat + 1}/{settings['repeats']}) for "
+                     f"{settings['budget_minutes']:g} min ...")  # fmt: skip
+                worker_settings = {**settings, "seed": settings["seed"] + repeat}
+                runs[name].append(_run_worker(name, worker_settings, Path(folder)))
+    return runs
+
+
+def _compare_pipeline(pipeline: dict[str, Any], consumed: float) -> None:
+    """Add to the pipeline's results what training consumes and each route's ratio to it."""
+    pipeline["consumed_images_per_s"] = consumed
+    pipeline["ratio"] = {
+        route: pipeline[route]["images_per_s"]["median"] / consumed
+        for route in ("files", "tf_data_cache", "arrays")
+    }
 
 
 def run_benchmarks(settings: dict[str, Any]) -> dict[str, Any]:
@@ -249,26 +283,17 @@ def run_benchmarks(settings: dict[str, Any]) -> dict[str, Any]:
     results["pipeline"] = measure.measure_pipeline(
         source, settings["pipeline_split"], size, batch, repeats, min_s / 2
     )
-    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
-    with tempfile.TemporaryDirectory(prefix="seglab-bench-") as folder:
-        for repeat in range(settings["repeats"]):
-            for name in CONFIGS:
-                _say(f"Training {name} ({repeat + 1}/{settings['repeats']}) for "
-                     f"{settings['budget_minutes']:g} min ...")  # fmt: skip
-                worker_settings = {**settings, "seed": settings["seed"] + repeat}
-                runs[name].append(_run_worker(name, worker_settings, Path(folder)))
+    runs = _train_all(settings)
     results["runs"] = runs
     results["time_to_quality"] = summarize_time_to_quality(runs, settings)
     results["peak"] = {name: runs[name][0]["peak"] for name in CONFIGS}
     results["throughput"] = _summarize_throughput(runs)
-    consumed = results["throughput"]["recommended"]["images_per_s"]
-    results["pipeline"]["consumed_images_per_s"] = consumed
-    results["pipeline"]["ratio"] = {
-        route: results["pipeline"][route]["images_per_s"]["median"] / consumed
-        for route in ("files", "tf_data_cache", "arrays")
-    }
+    _compare_pipeline(results["pipeline"], results["throughput"]["recommended"]["images_per_s"])
     results["memory"] = _memory(runs, source, size)
-    results["ci_suite"] = _time_ci_suite(source) if settings["ci_suite"] else None
+    results["ci_suite"] = None
+    if settings["ci_suite"]:
+        _say("Timing the whole pytest suite ...")
+        results["ci_suite"] = time_ci_suite(source)
     results["goals"] = GOALS
     return results
 

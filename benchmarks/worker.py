@@ -139,13 +139,33 @@ def _train_recommended(
     return model, recipe, (train_ds, len(train_arrays[0]))
 
 
-def _score_snapshots(model: keras.Model, snapshots: list[dict], eval_ds: Any) -> None:
-    """Add ``miou`` and ``iou_per_class`` to every snapshot, scored with labutils.metrics."""
+def _measure_step(model: keras.Model, train_ds: Any, settings: dict) -> tuple[dict, dict]:
+    """The matmul peaks, then the training step's throughput, back to back (same load)."""
+    peak = {
+        dtype: measure.measure_matmul_peak(settings["matmul_size"], dtype,
+                                           settings["timing_repeats"] + 2,
+                                           settings["matmul_sample_s"])
+        for dtype in ("float32", "bfloat16")
+    }  # fmt: skip
+    images, masks = next(iter(train_ds))
+    throughput = measure.measure_train_throughput(
+        model, images, masks, settings["timing_repeats"], settings["min_sample_s"]
+    )
+    return peak, throughput
+
+
+def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) -> int:
+    """Add ``miou`` and ``iou_per_class`` to every snapshot; return the images scored."""
+    eval_ds = pipeline.make_dataset(
+        settings["val_split"], settings["data"], model.input_shape[1], 32, shuffle=False,
+        mask_size=settings["eval_size"],
+    )  # fmt: skip
     for snapshot in snapshots:
         model.load_weights(snapshot.pop("path"))
-        scores = training.evaluate_model(model, eval_ds)
+        scores = training.evaluate_model(model, eval_ds)  # labutils.metrics, one confusion matrix
         snapshot["miou"] = scores["miou"]
         snapshot["iou_per_class"] = scores["iou_per_class"]
+    return scores["images"]
 
 
 def run_config(name: str, settings: dict[str, Any]) -> dict[str, Any]:
@@ -174,38 +194,20 @@ def run_config(name: str, settings: dict[str, Any]) -> dict[str, Any]:
         recorder = EpochRecorder(60.0 * settings["budget_minutes"], Path(folder), name)
         model, recipe, (train_ds, train_images) = trainers[name](settings, source, recorder)
         peak_rss = measure.peak_rss_mib()
-        peak = {  # measured here, next to the step it is compared with, on the same machine load
-            dtype: measure.measure_matmul_peak(settings["matmul_size"], dtype,
-                                               settings["timing_repeats"] + 2,
-                                               settings["matmul_sample_s"])
-            for dtype in ("float32", "bfloat16")
-        }  # fmt: skip
-        images, masks = next(iter(train_ds))
-        throughput = measure.measure_train_throughput(
-            model, images, masks, settings["timing_repeats"], settings["min_sample_s"]
-        )
-        size = model.input_shape[1]
-        eval_ds = pipeline.make_dataset(
-            settings["val_split"], source, size, 32, shuffle=False, mask_size=settings["eval_size"]
-        )
-        _score_snapshots(model, recorder.snapshots, eval_ds)
+        peak, throughput = _measure_step(model, train_ds, settings)
+        val_images = _score_snapshots(model, recorder.snapshots, settings)
     return {
         "name": name,
         "recipe": recipe,
         "params": model.count_params(),
-        "images": {"train": train_images, "validation": _count(eval_ds)},
+        "images": {"train": train_images, "validation": val_images},
         "epochs": recorder.snapshots,
-        "train_seconds": recorder.snapshots[-1]["seconds"] if recorder.snapshots else 0.0,
+        "train_seconds": recorder.snapshots[-1]["seconds"],
         "peak_rss_mib": round(peak_rss, 1),
         "flops": measure.count_flops(model),
         "peak": peak,
         "throughput": throughput,
     }
-
-
-def _count(dataset: Any) -> int:
-    """Number of images in a batched dataset."""
-    return int(sum(len(images) for images, _masks in dataset))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,6 +161,14 @@ def test_bad_arguments_end_in_one_line_and_exit_code_1(tmp_path, capsys):
     assert "nowhere" in errors[0] and "--budget-minutes" in errors[1]
 
 
+def test_time_ci_suite_runs_pytest_and_reports_its_summary():
+    source = data.find_source("synthetic", verbose=False)
+    one_test = "tests/test_benchmarks.py::test_summarize_gives_the_median_of_the_samples"
+    result = run.time_ci_suite(source, (one_test,))
+    assert result["exit_code"] == 0 and "1 passed" in result["summary"]
+    assert result["seconds"] > 0
+
+
 def test_quick_run_writes_every_section_with_sane_values(tmp_path):
     out = tmp_path / "bench.json"
     completed = subprocess.run(
