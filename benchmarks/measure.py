@@ -160,8 +160,9 @@ def count_flops(model: keras.Model) -> dict[str, float]:
     Forward: ``2·Kh·Kw·Cin·Cout·Hout·Wout`` per convolution (a multiply and an add per
     kernel weight and output pixel), ``2·Kh·Kw·Cin·Cout·Hin·Win`` per transposed
     convolution, ``2·Din·Dout`` per dense layer. Element-wise work (bias, batch
-    normalisation, ReLU, pooling, up-sampling, softmax) is left out: it is under 1 % of the
-    total and limited by memory, not arithmetic. A training step adds the backward pass:
+    normalisation, ReLU, pooling, up-sampling, softmax) is left out: next to a 3×3
+    convolution it is about 1/(9·Cin) as much, and limited by memory, not arithmetic.
+    A training step adds the backward pass:
     the gradient of the weights (as many FLOPs as the forward pass) and the gradient of the
     layer's input (as many again, except for layers that read the images, which need none).
 
