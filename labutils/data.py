@@ -474,7 +474,7 @@ def _read_head_bbox(path: Path) -> tuple[float, float, float, float] | None:
 def _warn_about(notes: dict[str, list[str]], root: Path, split: str, kept: int) -> None:
     """One warning that lists, with counts and examples, what was converted and skipped."""
     lines = [
-        f"  {what}: {len(names):,} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+        f"  {what}: {len(names):,} ({', '.join(sorted(names)[:3])}{', ...' * (len(names) > 3)})"
         for what, names in sorted(notes.items())
         if names
     ]
