@@ -1,8 +1,6 @@
 import io
-import socket
 import subprocess
 import sys
-import time
 import types
 import warnings
 from pathlib import Path
@@ -155,7 +153,7 @@ def test_folder_warns_once_with_counts_of_what_it_converted_and_skipped(faulty_f
         "skipped: trimap without any pet pixel (background-only): 1 (background_only)",
         "skipped: trimap values outside {1, 2, 3}: 1 (bad_values)",
         "skipped: trimap size differs from image size: 1 (wrong_size)",
-        "skipped: unreadable image: 2 (truncated, garbage)",
+        "skipped: unreadable image: 2 (garbage, truncated)",
         "skipped: listed in trainval.txt but no image file: 1 (listed_only)",
     ]:
         assert expected in message, message
@@ -295,23 +293,10 @@ def test_unknown_data_source_kind_is_rejected():
         data.load_pets("train", data.DataSource("kaggle", None, ""))
 
 
-def _is_online():
-    try:
-        socket.create_connection(("thor.robots.ox.ac.uk", 443), timeout=3).close()
-    except OSError:
-        return False
-    return True
-
-
-def test_tfds_without_data_or_internet_fails_fast_and_clearly(tmp_path):
-    pytest.importorskip("tensorflow_datasets")
-    if _is_online():
-        pytest.skip("online: this would start the real download")
-    start = time.monotonic()
-    with pytest.raises(RuntimeError, match="TFDS could not download.*SEGLAB_DATA") as error:
-        data.load_pets("train", data.DataSource("tfds", tmp_path, "tfds"))
-    assert time.monotonic() - start < 20
-    assert error.value.__cause__ is None and error.value.__suppress_context__
+def test_tfds_source_rejects_a_bad_split_before_touching_tfds(tmp_path):
+    """No test may download: this checks only what happens before TFDS is asked for data."""
+    with pytest.raises(ValueError, match="split"):
+        data.load_pets("validation", data.DataSource("tfds", tmp_path, "tfds"))
 
 
 # --- the synthetic source ---------------------------------------------------------------------
