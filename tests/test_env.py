@@ -16,7 +16,6 @@ def test_data_dir_follows_seglab_home(monkeypatch, tmp_path):
 
 def test_setup_notebook_seeds_and_reports(capsys):
     import numpy as np
-
     import tensorflow as tf
 
     env.setup_notebook(seed=7)
