@@ -5,7 +5,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -263,13 +262,10 @@ def test_no_solution_leaks_from_the_lessons(notebook):
     assert not leaked_lines(source_nb, student.make_student_notebook(source_nb))
 
 
-def test_student_edition_of_lessons_01_to_03_executes(tmp_path):
-    quick = [nb for nb in LESSONS if nb.name[:2] in {"01", "02", "03"}]
-    if not quick:
-        pytest.skip("lessons 01-03 are not written yet")
-    for notebook in quick:
+def test_student_edition_of_every_lesson_executes(tmp_path):
+    """The student edition runs end to end under nbmake, with CI's shortened values."""
+    assert LESSONS, "no lessons found"
+    for notebook in LESSONS:
         student.write_student_edition(notebook, tmp_path)
-    start = time.monotonic()
     result = run_nbmake(tmp_path)
     assert result.returncode == 0, result.stdout[-5000:]
-    print(f"student edition of {len(quick)} lessons executed in {time.monotonic() - start:.0f} s")
