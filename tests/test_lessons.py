@@ -3,8 +3,6 @@
 import json
 import re
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import nbformat
 import pytest
 import test_notebooks as hygiene  # the checks every lesson in notebooks/ must pass
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from test_student import run_nbmake
 
 from labutils import REPO_URL, lessons, student
 
@@ -113,17 +112,7 @@ def test_new_lesson_and_its_student_edition_execute_with_nbmake(tmp_path):
     assert (
         "pet_fraction = None  # YOUR CODE HERE" in (tmp_path / "student" / lesson.name).read_text()
     )
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--nbmake",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        str(tmp_path),
-    ]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    result = run_nbmake(tmp_path)
     assert result.returncode == 0, result.stdout[-5000:]
     assert "2 passed" in result.stdout
 
