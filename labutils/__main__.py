@@ -1,9 +1,11 @@
-"""The command line: ``python -m labutils train | evaluate`` (see ``--help`` of each).
+"""The command line: ``python -m labutils COMMAND`` (see ``--help`` of each).
 
 - ``train`` fits the lab's recommended U-Net and writes ``MODEL.keras`` plus ``MODEL.json``
   (the configuration, the history, validation metrics and the wall time).
 - ``evaluate`` prints one JSON object with ``miou``, ``iou_per_class``, ``mean_dice``,
   ``pixel_accuracy`` and ``images``.
+- ``student``, ``new-lesson``, ``render`` and ``strip`` are the instructors' commands
+  (labutils.student, CONTRIBUTING.md).
 
 Progress goes to stderr, results to stdout and files. Mistakes (bad arguments, a missing or
 incompatible model, an empty split) end with one line on stderr and a non-zero exit code.
@@ -95,12 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the parser; each subcommand sets ``func``, the function that runs it.
 
     Returns:
-        An ``ArgumentParser`` with the subcommands ``train`` and ``evaluate``.
+        An ``ArgumentParser`` with the subcommands ``train`` and ``evaluate``, and the
+        instructors' ``student``, ``new-lesson``, ``render`` and ``strip`` (labutils.student).
     """
+    from labutils.student import add_subcommands
+
     parser = argparse.ArgumentParser(prog="python -m labutils", description=__doc__.split("\n")[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_train(subparsers)
     _add_evaluate(subparsers)
+    add_subcommands(subparsers)
     return parser
 
 
@@ -167,9 +173,10 @@ def _run_train(args: argparse.Namespace) -> None:
     config = _train_config(args)
     source = data.find_source(args.data, verbose=False)
     print(f"Data source: {source.description}", file=sys.stderr)
-    size = config.model["image_size"]
-    train_arrays = pipeline.load_arrays(args.train_split, source, size, verbose=True)
-    val_arrays = pipeline.load_arrays(args.val_split, source, size, verbose=True)
+    train_arrays, val_arrays = (
+        pipeline.load_arrays(split, source, config.model["image_size"], verbose=True)
+        for split in (args.train_split, args.val_split)
+    )
     config.time_budget_min = _fit_minutes(args.time_budget, time.perf_counter() - start)
     print(f"Training on {len(train_arrays[0])} images, validating on {len(val_arrays[0])}.",
           file=sys.stderr)  # fmt: skip
@@ -179,20 +186,24 @@ def _run_train(args: argparse.Namespace) -> None:
     )  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
-    val_ds = pipeline.dataset_from_arrays(*val_arrays, batch_size=32)
     report = {
         "time_budget_min": args.time_budget or None,
         "config": asdict(config),
         "data": source.description,
         "splits": {"train": args.train_split, "validation": args.val_split},
         "images": {"train": len(train_arrays[0]), "validation": len(val_arrays[0])},
-        "validation": training.evaluate_model(model, val_ds),
+        "validation": training.evaluate_model(model, pipeline.dataset_from_arrays(*val_arrays)),
         **report,
-        "wall_seconds": round(time.perf_counter() - start, 1),
     }
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2))
-    print(f"Saved {args.out} and {args.out.with_suffix('.json')}: validation mIoU "
-          f"{report['validation']['miou']:.3f}", file=sys.stderr)  # fmt: skip
+    _write_report(report, args.out.with_suffix(".json"), start)
+
+
+def _write_report(report: dict, path: Path, start: float) -> None:
+    """Add the wall time since ``start``, write ``report`` as JSON and say so on stderr."""
+    report["wall_seconds"] = round(time.perf_counter() - start, 1)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"Saved the model and {path} in {report['wall_seconds'] / 60:.1f} minutes: "
+          f"validation mIoU {report['validation']['miou']:.3f}", file=sys.stderr)  # fmt: skip
 
 
 def _load_model(path: Path) -> keras.Model:
@@ -248,11 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        args.func(args)
+        return args.func(args) or 0
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print("error: " + " ".join(str(error).split()), file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

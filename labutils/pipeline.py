@@ -79,13 +79,14 @@ def load_arrays(
     Raises:
         ValueError: if the split holds no images.
     """
-    to_uint8 = lambda image, mask: (  # noqa: E731
-        tf.cast(tf.round(image * 255.0), tf.uint8),
-        tf.cast(mask, tf.uint8),
-    )
-    ds = data.load_pets(split, source).map(lambda ex: prepare_example(ex, image_size), AUTOTUNE)
+
+    def prepare_uint8(example: dict) -> tuple[tf.Tensor, tf.Tensor]:
+        image, mask = prepare_example(example, image_size)
+        return tf.cast(tf.round(image * 255.0), tf.uint8), tf.cast(mask, tf.uint8)
+
+    ds = data.load_pets(split, source).map(prepare_uint8, AUTOTUNE)
     images, masks = [], []
-    for batch_images, batch_masks in ds.map(to_uint8, AUTOTUNE).batch(256).prefetch(1):
+    for batch_images, batch_masks in ds.batch(256).prefetch(1):
         images.append(batch_images.numpy())
         masks.append(batch_masks.numpy())
         if verbose:
@@ -181,10 +182,10 @@ def dataset_from_arrays(
     validate_batch(images[:1] / 255.0, masks[:1])  # shapes and dtypes
     if len(masks) and masks.max() > 2:
         raise ValueError(f"mask values must lie in 0..2, got up to {masks.max()}: {_MASK_FIX}")
-    to_float = lambda image, mask: (  # noqa: E731
-        tf.cast(image, tf.float32) / 255.0,
-        tf.cast(mask, tf.int32),
-    )
+
+    def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.cast(image, tf.float32) / 255.0, tf.cast(mask, tf.int32)
+
     ds = tf.data.Dataset.from_tensor_slices((images, masks))
     if shuffle:
         ds = ds.shuffle(len(images), reshuffle_each_iteration=True)
