@@ -1,6 +1,8 @@
 """Tests for labutils.training: schedule, loss, metrics in compile, callbacks, the recipe."""
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -145,6 +147,32 @@ def test_train_unet_runs_the_recipe_and_reports_it():
     assert report["epochs_done"] == pytest.approx(2.0) and report["steps"] == 4
     assert len(report["history"]["val_miou"]) == 2 and report["replicas"] == 1
     assert report["resumed"] is False
+
+
+MIRRORED_SCRIPT = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from labutils import training
+from tests.test_training import TINY, blocky_arrays
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+config = training.TrainConfig(model=dict(TINY, batch_norm=True), epochs=2, time_budget_min=None,
+                              batch_size=2)
+model, report = training.train_unet(config, blocky_arrays(8), blocky_arrays(4, seed=1),
+                                    strategy=strategy)
+assert report["replicas"] == 2 and report["steps"] == 4, report
+print("val_miou", report["history"]["val_miou"][-1])
+"""
+
+
+def test_train_unet_runs_mirrored_on_two_devices():
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "val_miou" in done.stdout
 
 
 def test_train_unet_stops_at_the_time_budget():
