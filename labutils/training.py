@@ -448,14 +448,14 @@ def evaluate_model(
     cm = np.zeros((num_classes, num_classes), np.int64)
     images_seen = 0
     for images, masks in dataset:
-        probs = model(images, training=False)  # (B, S, S, C)
+        probs = model.predict_on_batch(images)  # (B, S, S, C) float32
         if probs.shape[1:3] != masks.shape[1:3]:
-            probs = tf.image.resize(tf.cast(probs, tf.float32), masks.shape[1:3], "bilinear")
-        pred_masks = tf.argmax(probs, axis=-1)  # (B, M, M) int64
-        cm += metrics.confusion_matrix(masks.numpy(), pred_masks.numpy(), num_classes)
+            probs = tf.image.resize(probs, masks.shape[1:3], "bilinear")
+        pred_masks = np.argmax(probs, axis=-1)  # (B, M, M) int64
+        cm += metrics.confusion_matrix(masks.numpy(), pred_masks, num_classes)
+        if verbose and (images_seen + len(images)) // 256 > images_seen // 256:
+            print(f"  evaluated {images_seen + len(images)} images", file=sys.stderr)
         images_seen += len(images)
-        if verbose:
-            print(f"  evaluated {images_seen} images", file=sys.stderr)
     if not images_seen:
         raise ValueError("Nothing to evaluate: the dataset holds no images.")
     iou, dice = metrics.iou_from_confusion(cm), metrics.dice_from_confusion(cm)
