@@ -71,8 +71,10 @@ def _describe_model(recipe: dict) -> str:
     model = recipe["model"]
     width = f" ×{recipe['width_fraction']:g} width" if "width_fraction" in recipe else ""
     batch_norm = ", BN" if model.get("batch_norm") else ""
+    start = recipe.get("start_size")
+    start = f" ({start}² first {recipe['start_fraction']:.0%})" if start else ""
     return (
-        f"{model['image_size']}², {model['base_filters']} filters{width}, depth "
+        f"{model['image_size']}²{start}, {model['base_filters']} filters{width}, depth "
         f"{model.get('depth', 3)}{batch_norm}, {recipe['dtype_policy']}"
     )
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from benchmarks import measure
 from labutils import data, pipeline, training
-from labutils.models import build_unet
+from labutils.models import any_image_size, build_unet
 
 __all__ = ["CONFIGS", "EpochRecorder", "main", "original_model", "run_config"]
 
@@ -61,7 +61,9 @@ class EpochRecorder(keras.callbacks.Callback):
 
     The clock leaves out Keras's validation passes (``on_test_begin`` … ``on_test_end``) and
     the saving of weights. After ``fit``, ``snapshots`` lists one dict per epoch (the last
-    one possibly partial): ``epoch``, ``steps`` (in all), ``seconds`` (training clock), ``path``.
+    one possibly partial): ``epoch``, ``steps`` (in all), ``seconds`` (training clock),
+    ``image_size`` (the side the epoch trained at: ``training.ProgressiveResize`` logs it,
+    else the model's) and ``path``.
 
     Args:
         budget_s: seconds of training clock after which training stops (after the step).
@@ -98,9 +100,9 @@ class EpochRecorder(keras.callbacks.Callback):
         paused, seconds = time.perf_counter(), self.clock()
         path = self.folder / f"epoch{epoch + 1:04d}.weights.h5"
         self.model.save_weights(path)
-        self.snapshots.append(
-            {"epoch": epoch + 1, "steps": self.steps, "seconds": seconds, "path": str(path)}
-        )
+        size = (logs or {}).get("image_size", self.model.input_shape[1])
+        self.snapshots.append({"epoch": epoch + 1, "steps": self.steps, "seconds": seconds,
+                               "image_size": int(size), "path": str(path)})  # fmt: skip
         print(f"  {self.name}: epoch {epoch + 1}, {seconds / 60:.2f} of "
               f"{self.budget_s / 60:.2f} min", file=sys.stderr, flush=True)  # fmt: skip
         self._excluded += time.perf_counter() - paused
@@ -132,7 +134,8 @@ def _train_recommended(
     train_arrays = pipeline.load_arrays(settings["train_split"], source, size)
     val_arrays = pipeline.load_arrays(settings["val_split"], source, size)
     model, report = training.train_unet(config, train_arrays, val_arrays, callbacks=[recorder])
-    recipe = {**asdict(config), "dtype_policy": report["dtype_policy"]}
+    recipe = {**asdict(config), "dtype_policy": report["dtype_policy"],
+              "start_size": training.start_size(config)}  # fmt: skip
     train_ds = pipeline.dataset_from_arrays(
         *train_arrays, config.batch_size, config.augment, shuffle=True
     )
@@ -155,14 +158,22 @@ def _measure_step(model: keras.Model, train_ds: Any, settings: dict) -> tuple[di
 
 
 def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) -> int:
-    """Add ``miou`` and ``iou_per_class`` to every snapshot; return the images scored."""
-    eval_ds = pipeline.make_dataset(
-        settings["val_split"], settings["data"], model.input_shape[1], 32, shuffle=False,
-        mask_size=settings["eval_size"],
-    )  # fmt: skip
+    """Add ``miou`` and ``iou_per_class`` to every snapshot; return the images scored.
+
+    Each snapshot sees the validation images at the side it trained at (as the original, a
+    64² model, sees 64² images); every prediction is scored at ``eval_size``².
+    """
+    eval_sets: dict[int, Any] = {}
     for snapshot in snapshots:
+        size = snapshot["image_size"]
+        if size not in eval_sets:
+            eval_sets[size] = pipeline.make_dataset(
+                settings["val_split"], settings["data"], size, 32, shuffle=False,
+                mask_size=settings["eval_size"],
+            )  # fmt: skip
         model.load_weights(snapshot.pop("path"))
-        scores = training.evaluate_model(model, eval_ds)  # labutils.metrics, one confusion matrix
+        with any_image_size(model):  # labutils.metrics, one confusion matrix
+            scores = training.evaluate_model(model, eval_sets[size])
         snapshot["miou"] = scores["miou"]
         snapshot["iou_per_class"] = scores["iou_per_class"]
     return scores["images"]
@@ -179,7 +190,7 @@ def run_config(name: str, settings: dict[str, Any]) -> dict[str, Any]:
 
     Returns:
         ``recipe``, ``params``, ``images`` (train, validation), ``epochs`` (per epoch:
-        steps, training seconds, validation mIoU and per-class IoU), ``train_seconds``,
+        steps, training seconds, image side, validation mIoU and per-class IoU), ``train_seconds``,
         ``peak_rss_mib`` (at the end of training), ``flops``, ``peak`` (float32 and bfloat16
         matmul GFLOP/s, measured just before the throughput) and ``throughput``.
 

@@ -64,6 +64,12 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, help="peak learning rate (default 2e-3)")
     train.add_argument("--base-filters", type=_positive_int, help="first block's filters")
     train.add_argument("--depth", type=_positive_int, help="number of down-samplings")
+    train.add_argument(
+        "--start-scale",
+        type=float,
+        help="side of the images in the first 30%% of the budget, as a fraction of --img-size "
+        "(default 0.5; 1 trains at full size throughout)",
+    )
     train.add_argument("--loss", choices=["ce+dice", "ce"], help="loss (default ce+dice)")
     train.add_argument("--no-augment", action="store_true", help="no flips or zooms")
     train.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"])
@@ -119,6 +125,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.lr,
+        "start_scale": args.start_scale,
         "loss": args.loss,
         "precision": args.precision,
     }

@@ -7,13 +7,15 @@ describes and that ``python -m labutils train`` trains by default.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import keras
 import tensorflow as tf
 from keras import layers
 
-__all__ = ["FusedBatchNormalization", "build_unet", "recommended_config"]
+__all__ = ["FusedBatchNormalization", "any_image_size", "build_unet", "recommended_config"]
 
 
 @keras.saving.register_keras_serializable(package="labutils")
@@ -45,12 +47,18 @@ class FusedBatchNormalization(layers.BatchNormalization):
         return outputs
 
 
+#: Batch normalisation's moving statistics keep this much of their value at every step, so they
+#: follow the last ~10 batches (Keras's default, 0.99, lags ~100 steps behind weights that change
+#: fast early in training, and the validation scores of the first epochs swing wildly).
+BN_MOMENTUM = 0.9
+
+
 def _conv_block(x: Any, filters: int, batch_norm: bool, dtype: Any) -> Any:
     """Two 3×3 'same' convolutions with ReLU (conv → BN → ReLU when ``batch_norm``)."""
     for _ in range(2):
         if batch_norm:
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False, dtype=dtype)(x)
-            x = FusedBatchNormalization(dtype=dtype)(x)
+            x = FusedBatchNormalization(momentum=BN_MOMENTUM, dtype=dtype)(x)
             x = layers.Activation("relu", dtype=dtype)(x)
         else:
             x = layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype)(x)
@@ -77,7 +85,8 @@ def build_unet(
         num_classes: channels of the output, one probability per class.
         base_filters: filters of the first block; they double at every level down.
         depth: number of 2× down-samplings (the bottleneck has ``base_filters * 2**depth``).
-        batch_norm: put batch normalisation between each convolution and its ReLU.
+        batch_norm: put batch normalisation between each convolution and its ReLU (with
+            momentum ``BN_MOMENTUM``).
         dropout: dropout rate after the bottleneck (0 disables it).
         dtype: a Keras dtype policy such as ``"mixed_bfloat16"``; the softmax stays float32.
 
@@ -117,6 +126,28 @@ def build_unet(
     x = layers.Conv2D(num_classes, 3, padding="same", dtype=dtype)(x)
     outputs = layers.Activation("softmax", dtype="float32", name="probs")(x)
     return keras.Model(inputs, outputs, name="unet")
+
+
+@contextmanager
+def any_image_size(model: keras.Model) -> Iterator[keras.Model]:
+    """Let a U-Net take images of any side inside the ``with`` block.
+
+    Every layer of a U-Net works on any side that is a multiple of ``2**depth`` (it is
+    *fully convolutional*); only the declared input shape holds it to ``image_size``. Inside
+    the block the model accepts (B, H, W, 3) of any H and W; afterwards the check is back.
+
+    Args:
+        model: a model from :func:`build_unet`.
+
+    Yields:
+        The same model.
+    """
+    declared = model.input_spec
+    model.input_spec = keras.InputSpec(ndim=4, axes={-1: 3})
+    try:
+        yield model
+    finally:
+        model.input_spec = declared
 
 
 def recommended_config() -> dict[str, Any]:

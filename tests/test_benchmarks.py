@@ -123,6 +123,7 @@ def test_epoch_recorder_stops_at_the_budget_and_saves_every_epoch(tmp_path):
     recorder = worker.EpochRecorder(budget_s=0.0, folder=tmp_path, name="test")
     model.fit(images, masks, batch_size=4, epochs=5, callbacks=[recorder], verbose=0)
     assert len(recorder.snapshots) == 1 and recorder.snapshots[0]["steps"] == 1
+    assert recorder.snapshots[0]["image_size"] == 16  # no ProgressiveResize: the model's side
     assert Path(recorder.snapshots[0]["path"]).is_file()
 
 

@@ -40,6 +40,7 @@ def test_train_writes_the_model_and_a_report(trained: Path):
     assert report["images"] == {"train": 8, "validation": 4}
     assert set(report["validation"]) >= {"miou", "iou_per_class", "mean_dice", "pixel_accuracy"}
     assert len(report["history"]["val_miou"]) == 1 and report["wall_seconds"] > 0
+    assert report["history"]["image_size"] == [16]  # its one epoch: the first 30 %, half size
 
 
 def test_evaluate_prints_one_json_object(trained: Path, capsys: pytest.CaptureFixture):
@@ -77,6 +78,12 @@ def test_empty_split_and_bad_output_name_fail_with_one_line(tmp_path, capsys):
     assert "no images" in one_line_error(capsys)
     assert main([*TINY_TRAIN, "--out", str(tmp_path / "m.h5")]) == 1
     assert ".keras" in one_line_error(capsys)
+
+
+def test_train_refuses_a_start_scale_out_of_range(tmp_path, capsys):
+    out = str(tmp_path / "m.keras")
+    assert main([*TINY_TRAIN, "--start-scale", "2", "--out", out]) == 1
+    assert "start_scale must lie in (0, 1]" in one_line_error(capsys)
 
 
 def test_bad_arguments_exit_with_usage():

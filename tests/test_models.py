@@ -14,7 +14,13 @@ from keras.layers import (
 )
 from keras.models import Model
 
-from labutils.models import FusedBatchNormalization, build_unet, recommended_config
+from labutils.models import (
+    BN_MOMENTUM,
+    FusedBatchNormalization,
+    any_image_size,
+    build_unet,
+    recommended_config,
+)
 
 
 # --- the original lab's code, verbatim (shared/original-lab), to compare against -------------
@@ -127,6 +133,28 @@ def test_fused_batch_normalization_computes_what_keras_computes(dtype):
     )
     y_ours, y_keras = ours(x, training=False), keras_bn(x, training=False)
     np.testing.assert_allclose(np.float32(y_ours), np.float32(y_keras), rtol=1e-2, atol=tolerance)
+
+
+def test_batch_norm_statistics_follow_the_last_batches():
+    model = build_unet(image_size=16, base_filters=4, depth=2, batch_norm=True)
+    first = next(layer for layer in model.layers if isinstance(layer, BatchNormalization))
+    assert first.momentum == BN_MOMENTUM == 0.9
+    images = np.random.default_rng(0).normal(5.0, 1.0, (4, 16, 16, 3)).astype(np.float32)
+    for _ in range(20):  # the moving mean starts at 0; 20 steps bring it within 0.9**20 = 12 %
+        outputs = first(model.layers[1](images), training=True)
+    batch_mean = np.mean(model.layers[1](images), axis=(0, 1, 2))
+    np.testing.assert_allclose(first.moving_mean, batch_mean, rtol=0.13, atol=1e-3)
+    assert outputs.shape == (4, 16, 16, 4)
+
+
+def test_any_image_size_lets_a_unet_take_other_sides_inside_the_block_only():
+    model = build_unet(image_size=32, base_filters=4, depth=2)
+    with any_image_size(model) as same:
+        assert same is model
+        assert model(np.zeros((2, 16, 24, 3), np.float32)).shape == (2, 16, 24, 3)
+    assert model.input_shape == (None, 32, 32, 3)
+    with pytest.raises(ValueError, match="expected shape=\\(None, 32, 32, 3\\)"):
+        model(np.zeros((2, 16, 16, 3), np.float32))
 
 
 def test_a_saved_batch_norm_model_loads_and_predicts_the_same(tmp_path):

@@ -149,6 +149,49 @@ def test_train_unet_runs_the_recipe_and_reports_it():
     assert report["resumed"] is False
 
 
+def test_train_unet_trains_small_first_then_at_full_size():
+    config = training.TrainConfig(
+        model=dict(TINY, image_size=32, batch_norm=True), epochs=4, time_budget_min=None,
+        batch_size=4, start_scale=0.5, start_fraction=0.5,
+    )  # fmt: skip
+    model, report = training.train_unet(config, blocky_arrays(8, 32), blocky_arrays(4, 32, 1))
+    assert report["history"]["image_size"] == [16, 16, 32, 32]
+    assert len(report["history"]["val_miou"]) == 4 and report["steps"] == 8
+    assert model.input_shape == (None, 32, 32, 3)  # the declared side is back after training
+
+
+def test_progressive_resize_shrinks_images_by_area_and_masks_by_label():
+    images, masks = blocky_arrays(2, 32)
+    budget = training.TimeBudget(1e-3, total_steps=10)
+    resize = training.ProgressiveResize(budget, size=8, fraction=0.5)
+    small_images, small_masks = resize.resize(tf.constant(images / 255), tf.constant(masks))
+    assert small_images.shape == (2, 8, 8, 3) and small_masks.dtype == tf.uint8
+    np.testing.assert_array_equal(small_masks, masks[:, ::4, ::4])  # 4×4 blocks: exact
+    np.testing.assert_allclose(small_images, images[:, ::4, ::4] / 255, atol=1e-6)
+    budget.steps_done = 5  # half the schedule done: full size from the next epoch
+    resize.on_epoch_begin(1)
+    full_images, _ = resize.resize(tf.constant(images / 255), tf.constant(masks))
+    assert full_images.shape == (2, 32, 32, 3)
+
+
+@pytest.mark.parametrize(
+    ("side", "depth", "scale", "fraction", "expected"),
+    [(128, 4, 0.5, 0.3, 64), (96, 4, 0.5, 0.3, 48), (112, 4, 0.5, 0.3, 48),
+     (128, 4, 1.0, 0.3, None), (128, 4, 0.5, 0.0, None), (16, 4, 0.5, 0.3, None)],
+)  # fmt: skip
+def test_start_size_is_a_multiple_of_the_pooling_or_none(side, depth, scale, fraction, expected):
+    model = {"image_size": side, "base_filters": 4, "depth": depth}
+    config = training.TrainConfig(model=model, start_scale=scale, start_fraction=fraction)
+    assert training.start_size(config) == expected
+
+
+@pytest.mark.parametrize(("scale", "fraction"), [(0.0, 0.3), (1.5, 0.3), (0.5, -0.1), (0.5, 2)])
+def test_start_size_refuses_scales_and_fractions_out_of_range(scale, fraction):
+    config = training.TrainConfig(start_scale=scale, start_fraction=fraction)
+    with pytest.raises(ValueError, match="start_scale must lie in"):
+        training.start_size(config)
+
+
 MIRRORED_SCRIPT = """
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
