@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from labutils.pipeline import SHUFFLE_BUFFER
+
 __all__ = ["format_report"]
 
 _ROUTES = {
@@ -166,11 +168,12 @@ def _memory(results: dict) -> str:
         + f". Goal: the CPU default (recommended) <= {goal:,} MiB: "
         f"{_verdict(peaks['recommended'], goal, at_most=True)}.\n"
         f"Full dataset ({full['official_images']:,} official images at "
-        f"{results['pipeline']['image_size']}²): train_unet's route (load_arrays) keeps every "
-        f"image decoded as uint8 in memory, {full['full_dataset_mib']['arrays']:,.0f} MiB: it "
-        "does not stream, but fits a 12 GiB machine. make_dataset(cache=False) streams from "
-        f"the files, holding only its shuffle buffer of prepared examples ({per_example:,.0f} "
-        "KiB each); with cache=True it would keep "
+        f"{results['pipeline']['image_size']}²): the default route (load_arrays, decode once) "
+        f"keeps every image decoded as uint8 in memory, {full['full_dataset_mib']['arrays']:,.0f}"
+        " MiB, which fits a 12 GiB machine. `python -m labutils train --stream` (train_unet on "
+        "make_dataset(cache=False)) streams from the files instead, holding only its shuffle "
+        f"buffer of {SHUFFLE_BUFFER:,} prepared examples ({per_example:,.0f} KiB each, "
+        f"{SHUFFLE_BUFFER * per_example / 2**10:,.0f} MiB); with cache=True it would keep "
         f"{full['full_dataset_mib']['tf_data_cache']:,.0f} MiB of float32 images and int32 masks."
     )
 

@@ -73,6 +73,12 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--loss", choices=["ce+dice", "ce"], help="loss (default ce+dice)")
     train.add_argument("--no-augment", action="store_true", help="no flips or zooms")
     train.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"])
+    train.add_argument(
+        "--stream",
+        action="store_true",
+        help="decode the images every epoch instead of once, holding only a shuffle buffer in "
+        "memory (for the full dataset on a small machine; slower per epoch)",
+    )
     train.add_argument("--resume", type=Path, help="start from these weights (.keras/.weights.h5)")
     train.add_argument("--train-split", default="train", help="default: train")
     train.add_argument("--val-split", default="test", help="default: test")
@@ -180,26 +186,37 @@ def _run_train(args: argparse.Namespace) -> None:
     config = _train_config(args)
     source = data.find_source(args.data, verbose=False)
     print(f"Data source: {source.description}", file=sys.stderr)
-    train_arrays, val_arrays = (
-        pipeline.load_arrays(split, source, config.model["image_size"], verbose=True)
-        for split in (args.train_split, args.val_split)
-    )
+    splits = {"train": args.train_split, "validation": args.val_split}
+    images = {name: len(data.load_pets(split, source)) for name, split in splits.items()}
+    size = config.model["image_size"]
+    if args.stream:  # decode the files every epoch: memory holds a shuffle buffer, not the split
+        train_data, val_data = (
+            pipeline.make_dataset(split, source, size, config.batch_size, augment=augment,
+                                  shuffle=augment, cache=False)
+            for split, augment in ((args.train_split, config.augment), (args.val_split, False))
+        )  # fmt: skip
+    else:  # the fast path: decode once, keep uint8 arrays in memory
+        train_data, val_data = (
+            pipeline.load_arrays(split, source, size, verbose=True) for split in splits.values()
+        )
     config.time_budget_min = _fit_minutes(args.time_budget, time.perf_counter() - start)
-    print(f"Training on {len(train_arrays[0])} images, validating on {len(val_arrays[0])}.",
+    print(f"Training on {images['train']} images, validating on {images['validation']}.",
           file=sys.stderr)  # fmt: skip
     model, report = training.train_unet(
-        config, train_arrays, val_arrays,
+        config, train_data, val_data,
         callbacks=[_progress_callback(config.time_budget_min)], resume_from=args.resume,
     )  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
+    val_batches = val_data if args.stream else pipeline.dataset_from_arrays(*val_data)
     report = {
         "time_budget_min": args.time_budget or None,
         "config": asdict(config),
         "data": source.description,
-        "splits": {"train": args.train_split, "validation": args.val_split},
-        "images": {"train": len(train_arrays[0]), "validation": len(val_arrays[0])},
-        "validation": training.evaluate_model(model, pipeline.dataset_from_arrays(*val_arrays)),
+        "splits": splits,
+        "streamed": args.stream,
+        "images": images,
+        "validation": training.evaluate_model(model, val_batches),
         **report,
     }
     _write_report(report, args.out.with_suffix(".json"), start)

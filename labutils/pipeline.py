@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 AUTOTUNE = tf.data.AUTOTUNE
+#: Examples that make_dataset shuffles among (all it holds in memory when cache=False).
+SHUFFLE_BUFFER = 1024
 #: Random zoom of :func:`augment_batch`: the crop's side is this fraction of the image side.
 _ZOOM_RANGE = (0.75, 1.0)
 _MASK_FIX = "subtract 1 from the trimap (1, 2, 3 → 0, 1, 2) exactly once."
@@ -92,11 +94,15 @@ def load_arrays(
         if verbose:
             print(f"  {split}: {sum(len(b) for b in images)} images decoded", file=sys.stderr)
     if not images:
-        raise ValueError(
-            f"Split {split!r} of the data source holds no images: check the split name and "
-            "that the data folder has images listed in that split."
-        )
+        raise _no_images(split)
     return np.concatenate(images), np.concatenate(masks)
+
+
+def _no_images(split: str) -> ValueError:
+    return ValueError(
+        f"Split {split!r} of the data source holds no images: check the split name and "
+        "that the data folder has images listed in that split."
+    )
 
 
 def _finish(ds: tf.data.Dataset, batch_size: int, augment: bool) -> tf.data.Dataset:
@@ -135,18 +141,21 @@ def make_dataset(
         mask values 0 = pet, 1 = background, 2 = border.
 
     Raises:
-        ValueError: ``augment`` with a ``mask_size`` other than ``image_size``.
+        ValueError: ``augment`` with a ``mask_size`` other than ``image_size``, or a split
+            that holds no images.
     """
     if augment and mask_size not in (None, image_size):
         raise ValueError("augment needs masks of the images' size: leave mask_size as None.")
     if shuffle is None:
         shuffle = split.startswith("train")
     ds = data.load_pets(split, source)
+    if ds.cardinality() == 0:
+        raise _no_images(split)
     ds = ds.map(lambda ex: prepare_example(ex, image_size, mask_size), AUTOTUNE)
     if cache:
         ds = ds.cache()
     if shuffle:
-        ds = ds.shuffle(1024, reshuffle_each_iteration=True)
+        ds = ds.shuffle(SHUFFLE_BUFFER, reshuffle_each_iteration=True)
     return _finish(ds, batch_size, augment)
 
 

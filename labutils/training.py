@@ -1,13 +1,13 @@
 """The lab's recommended way to train a U-Net, and the callbacks lesson 04 uses.
 
-Taught in ``notebooks/04_unet_training.ipynb``; ``python -m labutils train`` runs
+Taught in ``notebooks/04_training_unet.ipynb``; ``python -m labutils train`` runs
 :func:`train_unet` with :class:`TrainConfig`'s defaults. On a CPU, throughput is the
 constraint, so the recipe:
 
 - trains on arrays decoded and resized once (``pipeline.load_arrays``), with flips and zooms;
 - computes in bfloat16 where the CPU has bfloat16 units (float32 weights, float32 softmax);
 - trains the first 30 % of the schedule on images of half the side (a quarter of the pixels,
-  so ~4× the epochs per minute), when coarse shapes are learnt, and the rest at full size;
+  2.5× the epochs per minute here), when coarse shapes are learnt, and the rest at full size;
 - follows a time budget: the learning rate warms up, then decays along a cosine of the
   elapsed *fraction of the budget*, and training stops when the budget is spent, so the
   schedule fits the steps this machine can afford and the run always ends on time;
@@ -168,7 +168,8 @@ class ProgressiveResize(keras.callbacks.Callback):
     """Train on smaller images for the first part of the schedule, then at full size.
 
     Half the side is a quarter of the pixels, so early epochs, which learn coarse shapes, run
-    about 4× faster; the later ones learn the detail at full size ("progressive resizing").
+    faster (2.5× on the course's CPU, where small images use it less efficiently); the later
+    ones learn the detail at full size ("progressive resizing").
     Map :meth:`resize` over the training and validation datasets; every epoch that *begins*
     before ``fraction`` of the budget's schedule trains and validates at ``size``. The side of
     each epoch is logged as ``image_size``. The model must accept any side while it trains
@@ -427,10 +428,33 @@ def _pick_strategy() -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+def _batches(
+    data: tuple[np.ndarray, np.ndarray] | tf.data.Dataset,
+    batch_size: int,
+    augment: bool = False,
+    shuffle: bool = False,
+) -> tf.data.Dataset:
+    """Batches of arrays (see ``pipeline.dataset_from_arrays``), or a dataset of batches as is.
+
+    Raises:
+        ValueError: a dataset of unknown or infinite length (the schedule needs the steps
+            of an epoch), or bad arrays.
+    """
+    if not isinstance(data, tf.data.Dataset):
+        return dataset_from_arrays(*data, batch_size, augment, shuffle)
+    if data.cardinality() < 0:
+        raise ValueError(
+            "train_unet needs a dataset of known, finite length (a number of batches), so "
+            "that its schedule knows the steps of an epoch; build it with "
+            "pipeline.make_dataset, or call .apply(tf.data.experimental.assert_cardinality(n))."
+        )
+    return data
+
+
 def train_unet(
     config: TrainConfig,
-    train_arrays: tuple[np.ndarray, np.ndarray],
-    val_arrays: tuple[np.ndarray, np.ndarray],
+    train_data: tuple[np.ndarray, np.ndarray] | tf.data.Dataset,
+    val_data: tuple[np.ndarray, np.ndarray] | tf.data.Dataset,
     callbacks: list[keras.callbacks.Callback] | tuple = (),
     resume_from: str | Path | None = None,
     verbose: int = 0,
@@ -441,11 +465,20 @@ def train_unet(
     On several GPUs the model is mirrored (``tf.distribute.MirroredStrategy``) and each
     replica gets ``config.batch_size`` images per step; on one device nothing changes.
 
+    Training data comes in one of two forms. Arrays decoded once (``pipeline.load_arrays``)
+    are the fast path: every epoch costs only the model's arithmetic; ``train_unet`` batches,
+    shuffles and augments them as ``config`` says. A dataset of batches streams instead,
+    e.g. ``pipeline.make_dataset(split, source, S, config.batch_size, augment=True,
+    cache=False)``, which decodes the files again every epoch and holds only a shuffle
+    buffer in memory: for datasets too large to hold decoded.
+
     Args:
         config: the recipe.
-        train_arrays: ``(images uint8 (N, S, S, 3), masks uint8 (N, S, S, 1))`` from
-            ``pipeline.load_arrays``; S must be ``config.model["image_size"]``.
-        val_arrays: the same for validation (metrics after every epoch).
+        train_data: ``(images uint8 (N, S, S, 3), masks uint8 (N, S, S, 1))`` from
+            ``pipeline.load_arrays``, or a ``tf.data.Dataset`` of ready batches
+            ``(images float32 (B, S, S, 3) in [0, 1], masks int (B, S, S, 1))`` of a known
+            length; S must be ``config.model["image_size"]``.
+        val_data: the same for validation (metrics after every epoch).
         callbacks: extra callbacks, e.g. a :class:`DisplayCallback`.
         resume_from: a ``.weights.h5`` file to continue from if it exists.
         verbose: Keras ``fit`` verbosity.
@@ -458,22 +491,22 @@ def train_unet(
         ``steps``, ``fit_seconds``, ``resumed``, ``dtype_policy``, ``replicas``.
 
     Raises:
-        ValueError: bad arrays (see ``pipeline.dataset_from_arrays``), weights in
-            ``resume_from`` that do not fit the model, or a bad ``start_scale`` or
-            ``start_fraction`` (see :func:`start_size`).
+        ValueError: bad arrays (see ``pipeline.dataset_from_arrays``), a dataset of unknown
+            length, weights in ``resume_from`` that do not fit the model, or a bad
+            ``start_scale`` or ``start_fraction`` (see :func:`start_size`).
     """
     small_side = start_size(config)
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or _pick_strategy()
     batch_size = config.batch_size * strategy.num_replicas_in_sync
-    train_ds = dataset_from_arrays(*train_arrays, batch_size, config.augment, shuffle=True)
-    val_ds = dataset_from_arrays(*val_arrays, batch_size)
+    train_ds = _batches(train_data, batch_size, config.augment, shuffle=True)
+    val_ds = _batches(val_data, batch_size)
     policy = choose_dtype_policy(config.precision)
     with strategy.scope():
         model = build_unet(**config.model, dtype=policy)
         compile_model(model, config.learning_rate, config.loss)
     resumed = resume_from is not None and resume_weights(model, resume_from)
-    steps_per_epoch = math.ceil(len(train_arrays[0]) / batch_size)
+    steps_per_epoch = int(train_ds.cardinality())
     budget = TimeBudget(
         config.learning_rate, steps_per_epoch * config.epochs, config.time_budget_min, config.warmup
     )

@@ -76,8 +76,18 @@ def test_empty_split_and_bad_output_name_fail_with_one_line(tmp_path, capsys):
     out = str(tmp_path / "m.keras")
     assert main([*TINY_TRAIN[:-4], "--train-split", "train[:0]", "--out", out]) == 1
     assert "no images" in one_line_error(capsys)
+    assert main([*TINY_TRAIN[:-4], "--train-split", "train[:0]", "--stream", "--out", out]) == 1
+    assert "no images" in one_line_error(capsys)
     assert main([*TINY_TRAIN, "--out", str(tmp_path / "m.h5")]) == 1
     assert ".keras" in one_line_error(capsys)
+
+
+def test_train_streams_with_stream(tmp_path: Path):
+    out = tmp_path / "streamed.keras"
+    assert main([*TINY_TRAIN, "--stream", "--out", str(out)]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["streamed"] is True and report["images"] == {"train": 8, "validation": 4}
+    assert report["validation"]["images"] == 4 and report["steps"] == 2
 
 
 def test_train_refuses_a_start_scale_out_of_range(tmp_path, capsys):

@@ -87,9 +87,11 @@ def test_load_arrays_and_dataset_from_arrays():
     np.testing.assert_allclose(images / 255.0, streamed, atol=0.5 / 255 + 1e-6)  # same pixels
 
 
-def test_load_arrays_refuses_an_empty_split():
+def test_load_arrays_and_make_dataset_refuse_an_empty_split():
     with pytest.raises(ValueError, match="no images"):
         pipeline.load_arrays("train[:0]", "synthetic", image_size=32)
+    with pytest.raises(ValueError, match="no images"):
+        pipeline.make_dataset("train[:0]", "synthetic", image_size=32)
 
 
 def test_dataset_from_arrays_refuses_bad_arrays():

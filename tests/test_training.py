@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from labutils import metrics, training
+from labutils import metrics, pipeline, training
 from labutils.models import build_unet
 
 matplotlib.use("Agg")
@@ -190,6 +190,24 @@ def test_start_size_refuses_scales_and_fractions_out_of_range(scale, fraction):
     config = training.TrainConfig(start_scale=scale, start_fraction=fraction)
     with pytest.raises(ValueError, match="start_scale must lie in"):
         training.start_size(config)
+
+
+def test_train_unet_streams_from_a_dataset_of_batches():
+    streamed = pipeline.make_dataset("train[:8]", "synthetic", 32, 4, augment=True, cache=False)
+    val = pipeline.make_dataset("test[:4]", "synthetic", 32, 4, cache=False)
+    config = training.TrainConfig(model=dict(TINY, image_size=32), epochs=2, time_budget_min=None)
+    model, report = training.train_unet(config, streamed, val)
+    assert report["steps"] == 4 and len(report["history"]["val_miou"]) == 2
+    assert report["history"]["image_size"] == [16, 32]
+
+
+def test_train_unet_refuses_a_dataset_of_unknown_length():
+    images, masks = blocky_arrays(8)
+    batches = tf.data.Dataset.from_tensor_slices((images / 255, masks)).batch(4)
+    unknown = batches.filter(lambda images, masks: True)
+    config = training.TrainConfig(model=dict(TINY), epochs=1, time_budget_min=None)
+    with pytest.raises(ValueError, match="known, finite length"):
+        training.train_unet(config, unknown, batches)
 
 
 MIRRORED_SCRIPT = """
