@@ -32,12 +32,12 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import measure, report  # noqa: E402
-from benchmarks.worker import CONFIGS  # noqa: E402
 from labutils import data, training  # noqa: E402
 
 __all__ = [
     "build_parser",
     "main",
+    "original_name",
     "run_benchmarks",
     "summarize_time_to_quality",
     "time_ci_suite",
@@ -80,9 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--budget-minutes", type=float,
         help="training minutes per configuration (default: the lab's TrainConfig budget, or 15 "
              "if it has none)")  # fmt: skip
-    add("--width-fraction", type=float, default=0.25,
-        help="width of the original U-Net, as a fraction of its filters (1 = exact; default "
-             "0.25: at full width a 15-minute CPU budget allows only ~4 epochs)")  # fmt: skip
+    add("--width-fraction", type=float, nargs="+", default=[1.0, 0.25],
+        help="widths of the original U-Net to train, as fractions of its filters (default: 1, "
+             "the exact model, and 0.25, which a 13-minute CPU budget trains ~40 times as many "
+             "epochs and so is the stronger baseline)")  # fmt: skip
     add("--eval-size", type=int, default=128, help="score masks at N×N (default 128)")
     add("--train-split", help="training split (default 'train')")
     add("--val-split", help="validation split, scored after every epoch (default 'test')")
@@ -108,18 +109,27 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         settings["budget_minutes"] = training.TrainConfig().time_budget_min or 15.0
     if settings["repeats"] < 1 or settings["timing_repeats"] < 1 or settings["eval_size"] < 1:
         raise ValueError("--repeats, --timing-repeats and --eval-size must be at least 1.")
+    if not all(0 < width <= 1 for width in settings["width_fraction"]):
+        raise ValueError(f"--width-fraction values must lie in (0, 1], got "
+                         f"{' '.join(map(str, settings['width_fraction']))}.")  # fmt: skip
     if settings["budget_minutes"] <= 0:
         raise ValueError(f"--budget-minutes must be positive, got {settings['budget_minutes']}.")
     return settings
 
 
+def original_name(width_fraction: float) -> str:
+    """The name of the original recipe's run at ``width_fraction`` of its width."""
+    return f"original x{width_fraction:g}"
+
+
 def _run_worker(name: str, settings: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Run one configuration in its own Python process and return its result."""
-    settings_path, result_path = folder / f"{name}.settings.json", folder / f"{name}.json"
+    settings_path = folder / "settings.json"
+    result_path = folder / f"{name.replace(' ', '_')}.json"
     settings_path.write_text(json.dumps(settings))
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "benchmarks.worker", name, str(settings_path)]
+    command = [sys.executable, "-m", "benchmarks.worker", settings["config"], str(settings_path)]
     completed = subprocess.run([*command, str(result_path)], cwd=ROOT, env=env, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"the {name} run failed (exit code {completed.returncode}), see above.")
@@ -138,37 +148,50 @@ def _median_or_none(values: list[float | None]) -> float | None:
 
 
 def summarize_time_to_quality(runs: dict[str, list[dict]], settings: dict) -> dict[str, Any]:
-    """Compare the configurations' validation mIoU over their training clocks.
+    """Compare the recommended configuration with each original run over the training clock.
 
-    The target is the original recipe's best mIoU (median over repeats). For each
-    configuration: its best mIoU within the budget, and the training seconds at which it
-    first reaches the target. The time ratio is recommended / original; the gap is the
-    difference of the best mIoUs.
+    For each configuration: its best mIoU within the budget (median over repeats), epochs and
+    training time. For each original: its best mIoU is the target; the training seconds at
+    which it and the recommended configuration first reach it, their ratio (recommended /
+    original) and the gap between the best mIoUs (recommended − original).
 
     Args:
-        runs: ``{"original": [worker results], "recommended": [...]}``.
-        settings: the run's settings (budget, width fraction, eval size).
+        runs: ``{"original x1": [worker results], ..., "recommended": [...]}``.
+        settings: the run's settings (budget, eval size, repeats).
 
     Returns:
-        A JSON-ready dict: ``target_miou``, per-configuration summaries, ``time_ratio``,
-        ``miou_gap`` (None where a configuration never reaches the target).
+        A JSON-ready dict: ``configs`` (name → ``best_miou``, ``epochs``, ``train_seconds``),
+        ``originals`` (name → ``target_miou``, ``seconds_to_target``,
+        ``recommended_seconds_to_target``, ``time_ratio``, ``miou_gap``; None where the
+        target is never reached) and the settings.
     """
-    best = {name: [max(e["miou"] for e in run["epochs"]) for run in runs[name]] for name in runs}
-    target = statistics.median(best["original"])
-    summary: dict[str, Any] = {"target_miou": target}
-    for name in runs:
-        summary[name] = {
-            "best_miou": statistics.median(best[name]),
-            "seconds_to_target": _median_or_none(
-                [_first_reaching(run["epochs"], target) for run in runs[name]]
-            ),
-            "epochs": statistics.median(len(run["epochs"]) for run in runs[name]),
-            "train_seconds": statistics.median(run["train_seconds"] for run in runs[name]),
+    configs = {
+        name: {
+            "best_miou": statistics.median(max(e["miou"] for e in r["epochs"]) for r in results),
+            "epochs": statistics.median(len(r["epochs"]) for r in results),
+            "train_seconds": statistics.median(r["train_seconds"] for r in results),
         }
-    to_target = [summary[name]["seconds_to_target"] for name in CONFIGS]
-    summary["time_ratio"] = None if None in to_target else to_target[1] / to_target[0]
-    summary["miou_gap"] = summary["recommended"]["best_miou"] - target
-    for key in ("budget_minutes", "eval_size", "width_fraction", "repeats"):
+        for name, results in runs.items()
+    }
+
+    def seconds_to(name: str, target: float) -> float | None:
+        return _median_or_none([_first_reaching(r["epochs"], target) for r in runs[name]])
+
+    originals = {}
+    for name in runs:
+        if name == "recommended":
+            continue
+        target = configs[name]["best_miou"]
+        own, ours = seconds_to(name, target), seconds_to("recommended", target)
+        originals[name] = {
+            "target_miou": target,
+            "seconds_to_target": own,
+            "recommended_seconds_to_target": ours,
+            "time_ratio": None if own is None or ours is None else ours / own,
+            "miou_gap": configs["recommended"]["best_miou"] - target,
+        }
+    summary = {"configs": configs, "originals": originals}
+    for key in ("budget_minutes", "eval_size", "repeats"):
         summary[key] = settings[key]
     return summary
 
@@ -237,13 +260,16 @@ def _memory(runs: dict[str, list[dict]], source: data.DataSource, size: int) -> 
 
 def _train_all(settings: dict[str, Any]) -> dict[str, list[dict]]:
     """Train each configuration ``repeats`` times, one process per run, one after another."""
-    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    configs = {original_name(w): ("original", w) for w in settings["width_fraction"]}
+    configs["recommended"] = ("recommended", None)
+    runs: dict[str, list[dict]] = {name: [] for name in configs}
     with tempfile.TemporaryDirectory(prefix="seglab-bench-") as folder:
         for repeat in range(settings["repeats"]):
-            for name in CONFIGS:
+            for name, (config, width) in configs.items():
                 _say(f"Training {name} ({repeat + 1}/{settings['repeats']}) for "
                      f"{settings['budget_minutes']:g} min ...")  # fmt: skip
-                worker_settings = {**settings, "seed": settings["seed"] + repeat}
+                worker_settings = {**settings, "seed": settings["seed"] + repeat,
+                                   "config": config, "width_fraction": width}  # fmt: skip
                 runs[name].append(_run_worker(name, worker_settings, Path(folder)))
     return runs
 
@@ -286,7 +312,7 @@ def run_benchmarks(settings: dict[str, Any]) -> dict[str, Any]:
     runs = _train_all(settings)
     results["runs"] = runs
     results["time_to_quality"] = summarize_time_to_quality(runs, settings)
-    results["peak"] = {name: runs[name][0]["peak"] for name in CONFIGS}
+    results["peak"] = {name: results[0]["peak"] for name, results in runs.items()}
     results["throughput"] = _summarize_throughput(runs)
     _compare_pipeline(results["pipeline"], results["throughput"]["recommended"]["images_per_s"])
     results["memory"] = _memory(runs, source, size)

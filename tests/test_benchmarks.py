@@ -132,34 +132,46 @@ def epochs(*pairs: tuple[float, float]) -> dict:
     return {"epochs": [{"seconds": s, "miou": m} for s, m in pairs], "train_seconds": pairs[-1][0]}
 
 
-def test_time_to_quality_compares_against_the_originals_best():
+def test_time_to_quality_compares_against_each_originals_best():
     runs = {
-        "original": [epochs((100, 0.40), (200, 0.55), (300, 0.50))],
+        "original x1": [epochs((300, 0.30), (600, 0.45))],
+        "original x0.25": [epochs((100, 0.40), (200, 0.55), (300, 0.50))],
         "recommended": [epochs((20, 0.50), (40, 0.56), (300, 0.70))],
     }
-    settings = {"budget_minutes": 5, "eval_size": 128, "width_fraction": 0.25, "repeats": 1}
+    settings = {"budget_minutes": 5, "eval_size": 128, "repeats": 1}
     summary = run.summarize_time_to_quality(runs, settings)
-    assert summary["target_miou"] == 0.55
-    assert summary["original"]["seconds_to_target"] == 200
-    assert summary["recommended"]["seconds_to_target"] == 40
-    assert summary["time_ratio"] == pytest.approx(0.2)
-    assert summary["miou_gap"] == pytest.approx(0.15)
+    quarter = summary["originals"]["original x0.25"]
+    assert quarter["target_miou"] == 0.55 and quarter["seconds_to_target"] == 200
+    assert quarter["recommended_seconds_to_target"] == 40
+    assert quarter["time_ratio"] == pytest.approx(0.2)
+    assert quarter["miou_gap"] == pytest.approx(0.15)
+    exact = summary["originals"]["original x1"]
+    assert exact["time_ratio"] == pytest.approx(20 / 600) and exact["miou_gap"] == pytest.approx(
+        0.25
+    )
+    assert summary["configs"]["recommended"] == {
+        "best_miou": 0.70,
+        "epochs": 3,
+        "train_seconds": 300,
+    }
 
 
 def test_time_to_quality_says_when_the_target_is_never_reached():
-    runs = {"original": [epochs((10, 0.6))], "recommended": [epochs((10, 0.3), (20, 0.5))]}
-    settings = {"budget_minutes": 1, "eval_size": 64, "width_fraction": 1.0, "repeats": 1}
-    summary = run.summarize_time_to_quality(runs, settings)
-    assert summary["recommended"]["seconds_to_target"] is None and summary["time_ratio"] is None
+    runs = {"original x1": [epochs((10, 0.6))], "recommended": [epochs((10, 0.3), (20, 0.5))]}
+    settings = {"budget_minutes": 1, "eval_size": 64, "repeats": 1}
+    summary = run.summarize_time_to_quality(runs, settings)["originals"]["original x1"]
+    assert summary["recommended_seconds_to_target"] is None and summary["time_ratio"] is None
     assert summary["miou_gap"] == pytest.approx(-0.1)
 
 
 def test_bad_arguments_end_in_one_line_and_exit_code_1(tmp_path, capsys):
     assert run.main(["--data", str(tmp_path / "nowhere"), "--json", str(tmp_path / "r.json")]) == 1
     assert run.main(["--quick", "--budget-minutes", "0"]) == 1
+    assert run.main(["--quick", "--width-fraction", "1", "1.5"]) == 1
     errors = capsys.readouterr().err.strip().splitlines()
-    assert len(errors) == 2 and all(line.startswith("error: ") for line in errors)
+    assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
     assert "nowhere" in errors[0] and "--budget-minutes" in errors[1]
+    assert "--width-fraction values must lie in (0, 1], got 1.0 1.5" in errors[2]
 
 
 def test_time_ci_suite_runs_pytest_and_reports_its_summary():
@@ -180,12 +192,15 @@ def test_quick_run_writes_every_section_with_sane_values(tmp_path):
     for number in range(1, 6):
         assert f"\n{number}. " in "\n" + completed.stdout
     results = json.loads(out.read_text())
-    for config in ("original", "recommended"):
+    assert set(results["time_to_quality"]["originals"]) == {"original x1", "original x0.25"}
+    recommended = results["runs"]["recommended"][0]["epochs"]
+    assert recommended[0]["image_size"] == 64  # the first 30 % at half the side, scored so
+    for config in ("original x1", "original x0.25", "recommended"):
         throughput = results["throughput"][config]
         assert throughput["images_per_s"] > 0 and throughput["gflops"] > 0
         assert 0 < throughput["fraction_of_own_dtype_peak"] < 1.5
         assert results["peak"][config]["float32"]["gflops"]["repeats"] >= 5
-        assert 0 <= results["time_to_quality"][config]["best_miou"] <= 1
+        assert 0 <= results["time_to_quality"]["configs"][config]["best_miou"] <= 1
         assert all(0 <= e["miou"] <= 1 for e in results["runs"][config][0]["epochs"])
         assert results["memory"]["peak_rss_mib"][config] > 100  # TensorFlow alone takes more
     for route in ("files", "tf_data_cache", "arrays"):
