@@ -56,8 +56,9 @@ __all__ = [
 class TrainConfig:
     """The lab's recommended CPU recipe (``python -m labutils train`` exposes most fields).
 
-    Measured on a shared 2-core Xeon (AMX): 56 epochs of the 763 folder images in the
-    13-minute budget, mean IoU 0.71 on 342 official test images at 128 × 128.
+    Measured on a quiet 2-core Xeon (AMX) by ``python -m benchmarks.run``: 84 epochs of the
+    763 folder images in the 13-minute budget (45 of them at 64 × 64), best mean IoU 0.73 on
+    342 official test images at 128 × 128.
 
     Attributes:
         model: ``build_unet`` arguments (``image_size`` included).
