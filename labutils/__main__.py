@@ -187,9 +187,9 @@ def _run_train(args: argparse.Namespace) -> None:
     source = data.find_source(args.data, verbose=False)
     print(f"Data source: {source.description}", file=sys.stderr)
     splits = {"train": args.train_split, "validation": args.val_split}
-    images = {name: len(data.load_pets(split, source)) for name, split in splits.items()}
     size = config.model["image_size"]
     if args.stream:  # decode the files every epoch: memory holds a shuffle buffer, not the split
+        images = {name: len(data.load_pets(split, source)) for name, split in splits.items()}
         train_data, val_data = (
             pipeline.make_dataset(split, source, size, config.batch_size, augment=augment,
                                   shuffle=augment, cache=False)
@@ -199,6 +199,7 @@ def _run_train(args: argparse.Namespace) -> None:
         train_data, val_data = (
             pipeline.load_arrays(split, source, size, verbose=True) for split in splits.values()
         )
+        images = {"train": len(train_data[0]), "validation": len(val_data[0])}
     config.time_budget_min = _fit_minutes(args.time_budget, time.perf_counter() - start)
     print(f"Training on {images['train']} images, validating on {images['validation']}.",
           file=sys.stderr)  # fmt: skip
