@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
              "if it has none)")  # fmt: skip
     add("--width-fraction", type=float, nargs="+", default=[1.0, 0.25],
         help="widths of the original U-Net to train, as fractions of its filters (default: 1, "
-             "the exact model, and 0.25, which a 13-minute CPU budget trains ~40 times as many "
-             "epochs and so is the stronger baseline)")  # fmt: skip
+             "the exact model, and 0.25, which a 13-minute CPU budget trains about 12 times as "
+             "many epochs and so is the stronger baseline)")  # fmt: skip
     add("--eval-size", type=int, default=128, help="score masks at N×N (default 128)")
     add("--train-split", help="training split (default 'train')")
     add("--val-split", help="validation split, scored after every epoch (default 'test')")
@@ -122,14 +122,14 @@ def original_name(width_fraction: float) -> str:
     return f"original x{width_fraction:g}"
 
 
-def _run_worker(name: str, settings: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Run one configuration in its own Python process and return its result."""
+def _run_worker(name: str, config: str, settings: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Run the worker's ``config`` ("original" or "recommended") in its own Python process."""
     settings_path = folder / "settings.json"
     result_path = folder / f"{name.replace(' ', '_')}.json"
     settings_path.write_text(json.dumps(settings))
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "benchmarks.worker", settings["config"], str(settings_path)]
+    command = [sys.executable, "-m", "benchmarks.worker", config, str(settings_path)]
     completed = subprocess.run([*command, str(result_path)], cwd=ROOT, env=env, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"the {name} run failed (exit code {completed.returncode}), see above.")
@@ -269,8 +269,8 @@ def _train_all(settings: dict[str, Any]) -> dict[str, list[dict]]:
                 _say(f"Training {name} ({repeat + 1}/{settings['repeats']}) for "
                      f"{settings['budget_minutes']:g} min ...")  # fmt: skip
                 worker_settings = {**settings, "seed": settings["seed"] + repeat,
-                                   "config": config, "width_fraction": width}  # fmt: skip
-                runs[name].append(_run_worker(name, worker_settings, Path(folder)))
+                                   "width_fraction": width}  # fmt: skip
+                runs[name].append(_run_worker(name, config, worker_settings, Path(folder)))
     return runs
 
 

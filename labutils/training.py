@@ -513,9 +513,10 @@ def train_unet(
     )
     schedule = [budget]
     if small_side:
-        schedule.append(ProgressiveResize(budget, small_side, config.start_fraction))
+        progressive = ProgressiveResize(budget, small_side, config.start_fraction)
+        schedule.append(progressive)
         train_ds, val_ds = (
-            ds.map(schedule[-1].resize, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+            ds.map(progressive.resize, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
             for ds in (train_ds, val_ds)
         )
     with any_image_size(model):
