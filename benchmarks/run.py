@@ -60,8 +60,8 @@ QUICK = {
     "train_split": "train[:32]",
     "val_split": "test[:8]",
     "pipeline_split": "train[:8]",
-    "matmul_size": 1024,
-    "matmul_sample_s": 0.05,
+    "matmul_size": 2048,
+    "matmul_sample_s": 0.2,
     "min_sample_s": 0.2,
 }
 #: Goals of issue 5.
