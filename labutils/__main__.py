@@ -23,6 +23,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from labutils.data import TEST_SPLIT, TRAIN_SPLIT, VAL_SPLIT  # the protocol; no TensorFlow
+
 if TYPE_CHECKING:
     import keras
 
@@ -41,11 +43,35 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _minutes(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected minutes >= 0 (0: no limit), got {text}")
+    return value
+
+
+def _scale(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text}")
+    return value
+
+
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train",
         help="train the recommended U-Net and save it with a JSON report",
-        description="Train on --train-split, validate on --val-split after every epoch. "
+        description="Train on --train-split, validate on --val-split after every epoch and "
+        "keep the epoch with the best validation mean IoU, then score it once on --test-split. "
+        "The default splits are the course's protocol (labutils.data): the validation photos "
+        "are carved from the official training photos, never taken from the test photos. "
         "By default the run is time-budgeted: the learning rate follows a cosine of the "
         "elapsed fraction of --time-budget and training stops when it is spent.",
     )
@@ -55,18 +81,18 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=_positive_int, help="most epochs (default 300)")
     train.add_argument(
         "--time-budget",
-        type=float,
+        type=_minutes,
         default=_BUDGET_MIN,
         help="minutes for the whole command, 0 for no limit (default %(default)s): training "
         "stops in time to save and score the model",
     )
     train.add_argument("--batch-size", type=_positive_int, help="images per step (default 16)")
-    train.add_argument("--lr", type=float, help="peak learning rate (default 2e-3)")
+    train.add_argument("--lr", type=_positive_float, help="peak learning rate (default 2e-3)")
     train.add_argument("--base-filters", type=_positive_int, help="first block's filters")
     train.add_argument("--depth", type=_positive_int, help="number of down-samplings")
     train.add_argument(
         "--start-scale",
-        type=float,
+        type=_scale,
         help="side of the images in the first 30%% of the budget, as a fraction of --img-size "
         "(default 0.5; 1 trains at full size throughout)",
     )
@@ -80,8 +106,15 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
         "memory (for the full dataset on a small machine; slower per epoch)",
     )
     train.add_argument("--resume", type=Path, help="start from these weights (.keras/.weights.h5)")
-    train.add_argument("--train-split", default="train", help="default: train")
-    train.add_argument("--val-split", default="test", help="default: test")
+    train.add_argument("--train-split", default=TRAIN_SPLIT, help="default: %(default)s")
+    train.add_argument(
+        "--val-split", default=VAL_SPLIT, help="chooses the epoch (default: %(default)s)"
+    )
+    train.add_argument(
+        "--test-split",
+        default=TEST_SPLIT,
+        help="scored once at the end; 'none' to skip (default: %(default)s)",
+    )
     train.add_argument("--seed", type=int, default=42)
     train.set_defaults(func=_run_train)
 
@@ -214,21 +247,37 @@ def _run_train(args: argparse.Namespace) -> None:
         "time_budget_min": args.time_budget or None,
         "config": asdict(config),
         "data": source.description,
-        "splits": splits,
+        "splits": {**splits, "test": args.test_split},
         "streamed": args.stream,
         "images": images,
         "validation": training.evaluate_model(model, val_batches),
+        "test": _score_test(model, args.test_split, source, config.batch_size),
         **report,
     }
     _write_report(report, args.out.with_suffix(".json"), start)
+
+
+def _score_test(model: keras.Model, split: str, source: object, batch_size: int) -> dict | None:
+    """Score the chosen model once on the test split (streamed), or None for 'none'."""
+    if split.lower() == "none":
+        return None
+    from labutils import pipeline, training
+
+    size = model.input_shape[1]
+    ds = pipeline.make_dataset(split, source, size, batch_size, shuffle=False, cache=False)
+    print(f"Scoring the chosen epoch once on the test split {split!r} ...", file=sys.stderr)
+    return training.evaluate_model(model, ds)
 
 
 def _write_report(report: dict, path: Path, start: float) -> None:
     """Add the wall time since ``start``, write ``report`` as JSON and say so on stderr."""
     report["wall_seconds"] = round(time.perf_counter() - start, 1)
     path.write_text(json.dumps(report, indent=2))
-    print(f"Saved the model and {path} in {report['wall_seconds'] / 60:.1f} minutes: "
-          f"validation mIoU {report['validation']['miou']:.3f}", file=sys.stderr)  # fmt: skip
+    scores = f"validation mIoU {report['validation']['miou']:.3f}"
+    if report.get("test"):
+        scores += f", test mIoU {report['test']['miou']:.3f} ({report['test']['images']} images)"
+    print(f"Saved the model and {path} in {report['wall_seconds'] / 60:.1f} minutes: {scores}",
+          file=sys.stderr)  # fmt: skip
 
 
 def _load_model(path: Path) -> keras.Model:

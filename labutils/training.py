@@ -1,13 +1,13 @@
-"""The lab's recommended way to train a U-Net, and the callbacks lesson 04 uses.
+"""The lab's recommended way to train a U-Net, and the callbacks lesson 05 uses.
 
-Taught in ``notebooks/04_training_unet.ipynb``; ``python -m labutils train`` runs
+Taught in ``notebooks/05_training_unet.ipynb``; ``python -m labutils train`` runs
 :func:`train_unet` with :class:`TrainConfig`'s defaults. On a CPU, throughput is the
 constraint, so the recipe:
 
 - trains on arrays decoded and resized once (``pipeline.load_arrays``), with flips and zooms;
 - computes in bfloat16 where the CPU has bfloat16 units (float32 weights, float32 softmax);
 - trains the first 30 % of the schedule on images of half the side (a quarter of the pixels,
-  2.5× the epochs per minute here), when coarse shapes are learnt, and the rest at full size;
+  so more epochs per minute), when coarse shapes are learnt, and the rest at full size;
 - follows a time budget: the learning rate warms up, then decays along a cosine of the
   elapsed *fraction of the budget*, and training stops when the budget is spent, so the
   schedule fits the steps this machine can afford and the run always ends on time;
@@ -36,6 +36,7 @@ from labutils.models import any_image_size, build_unet, recommended_config
 from labutils.pipeline import AUTOTUNE, dataset_from_arrays
 
 __all__ = [
+    "BestEpoch",
     "DisplayCallback",
     "ProgressiveResize",
     "TimeBudget",
@@ -56,9 +57,8 @@ __all__ = [
 class TrainConfig:
     """The lab's recommended CPU recipe (``python -m labutils train`` exposes most fields).
 
-    Measured on a quiet 2-core Xeon (AMX) by ``python -m benchmarks.run``: 84 epochs of the
-    763 folder images in the 13-minute budget (45 of them at 64 × 64), best mean IoU 0.73 on
-    342 official test images at 128 × 128.
+    What it reaches on the course's CPU is measured by ``python -m benchmarks.run`` (README,
+    *Performance*), not stated here.
 
     Attributes:
         model: ``build_unet`` arguments (``image_size`` included).
@@ -169,7 +169,7 @@ class ProgressiveResize(keras.callbacks.Callback):
     """Train on smaller images for the first part of the schedule, then at full size.
 
     Half the side is a quarter of the pixels, so early epochs, which learn coarse shapes, run
-    faster (2.5× on the course's CPU, where small images use it less efficiently); the later
+    faster (less than 4× on a CPU, where small images use it less efficiently); the later
     ones learn the detail at full size ("progressive resizing").
     Map :meth:`resize` over the training and validation datasets; every epoch that *begins*
     before ``fraction`` of the budget's schedule trains and validates at ``size``. The side of
@@ -203,6 +203,34 @@ class ProgressiveResize(keras.callbacks.Callback):
         if logs is not None:
             small = bool(self.small.numpy())
             logs["image_size"] = self.size if small else self.model.input_shape[1]
+
+
+class BestEpoch(keras.callbacks.Callback):
+    """Keep the weights of the epoch with the best validation mean IoU; restore them at the end.
+
+    This is how validation chooses the model: the test split plays no part. Only epochs
+    trained and validated at the model's own side compete (:class:`ProgressiveResize` logs
+    each epoch's ``image_size``; scores on smaller images are not comparable). The chosen
+    epoch (1-based) and its score are in ``epoch`` and ``score`` after ``fit``.
+
+    Args:
+        monitor: the logged validation score to maximise.
+    """
+
+    def __init__(self, monitor: str = "val_miou") -> None:
+        super().__init__()
+        self.monitor, self.epoch, self.score, self._weights = monitor, None, -math.inf, None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        full_size = logs.get("image_size", self.model.input_shape[1]) == self.model.input_shape[1]
+        score = logs.get(self.monitor)
+        if full_size and score is not None and score > self.score:
+            self.epoch, self.score, self._weights = epoch + 1, float(score), self.model.get_weights()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._weights is not None:
+            self.model.set_weights(self._weights)
 
 
 def start_size(config: TrainConfig) -> int | None:
@@ -248,27 +276,21 @@ class DisplayCallback(keras.callbacks.Callback):
             plt.close(fig)
 
     def plot(self, epoch: int) -> plt.Figure:
-        """Draw the batch with the current model's predictions.
+        """Draw the batch with the current model's predictions, in the course's colours.
 
         Args:
             epoch: the 0-based epoch just finished (shown in the titles).
 
         Returns:
-            A Figure with one row per image: image, true mask, predicted mask (classes
-            0 = pet, 1 = background, 2 = border on one colour scale).
+            The Figure of ``viz.show_overlays``: one row per image (image, true mask,
+            predicted mask over it) and the class legend.
         """
+        from labutils import viz  # pictures come last in the package's flow
+
         probs = self.model.predict(self.images, verbose=0)  # (N, S, S, C) float32
         pred_masks = np.argmax(probs, axis=-1)  # (N, S, S) int64
-        rows = len(self.images)
-        fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.5 * rows), squeeze=False)
-        names = ("image", "true mask", "predicted")
-        for row, *shown in zip(axes, self.images, self.masks, pred_masks, strict=True):
-            for ax, picture, name in zip(row, shown, names, strict=True):
-                ax.imshow(np.squeeze(picture), vmin=0, vmax=2, cmap="viridis")
-                ax.set_title(f"{name}, epoch {epoch + 1}", fontsize=9)
-                ax.axis("off")
-        fig.tight_layout()
-        return fig
+        titles = [f"epoch {epoch + 1}"] * len(self.images)
+        return viz.show_overlays(self.images, self.masks, pred_masks, titles, size=2.2)
 
 
 @keras.saving.register_keras_serializable(package="labutils")
@@ -487,8 +509,10 @@ def train_unet(
             GPUs and TensorFlow's default strategy otherwise.
 
     Returns:
-        The trained model and a report: ``history`` (per-epoch lists; ``image_size`` says
-        the side each epoch trained at), ``epochs_done``,
+        The trained model, holding the weights of the full-size epoch with the best
+        validation mean IoU (:class:`BestEpoch`), and a report: ``history`` (per-epoch lists;
+        ``image_size`` says the side each epoch trained at), ``epochs_done``, ``best_epoch``
+        and ``best_val_miou`` (1-based; None when no epoch trained at full size),
         ``steps``, ``fit_seconds``, ``resumed``, ``dtype_policy``, ``replicas``.
 
     Raises:
@@ -511,6 +535,7 @@ def train_unet(
     budget = TimeBudget(
         config.learning_rate, steps_per_epoch * config.epochs, config.time_budget_min, config.warmup
     )
+    best = BestEpoch()
     schedule = [budget]
     if small_side:
         progressive = ProgressiveResize(budget, small_side, config.start_fraction)
@@ -523,11 +548,13 @@ def train_unet(
         history = model.fit(
             train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose,
             shuffle=False,  # train_ds reshuffles itself every epoch
-            callbacks=[*schedule, *make_callbacks(None, config.patience), *callbacks],
+            callbacks=[*schedule, *make_callbacks(None, config.patience), best, *callbacks],
         )  # fmt: skip
     report = {
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "epochs_done": round(budget.epochs_done, 2),
+        "best_epoch": best.epoch,
+        "best_val_miou": None if best.epoch is None else round(best.score, 4),
         "steps": budget.steps_done,
         "fit_seconds": round(budget.seconds, 1),
         "resumed": bool(resumed),

@@ -8,13 +8,14 @@ from pathlib import Path
 import keras
 import pytest
 
+from labutils import data
 from labutils.__main__ import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_TRAIN = [
     "train", "--data", "synthetic", "--img-size", "32", "--base-filters", "4", "--depth", "2",
     "--epochs", "1", "--time-budget", "0", "--batch-size", "4",
-    "--train-split", "train[:8]", "--val-split", "test[:4]",
+    "--train-split", "train[:8]", "--val-split", "train[8:12]", "--test-split", "test[:4]",
 ]  # fmt: skip
 
 
@@ -40,6 +41,8 @@ def test_train_writes_the_model_and_a_report(trained: Path):
     assert report["images"] == {"train": 8, "validation": 4}
     assert set(report["validation"]) >= {"miou", "iou_per_class", "mean_dice", "pixel_accuracy"}
     assert len(report["history"]["val_miou"]) == 1 and report["wall_seconds"] > 0
+    assert report["splits"] == {"train": "train[:8]", "validation": "train[8:12]", "test": "test[:4]"}
+    assert report["test"]["images"] == 4 and 0 <= report["test"]["miou"] <= 1
     assert report["history"]["image_size"] == [16]  # its one epoch: the first 30 %, half size
 
 
@@ -90,10 +93,30 @@ def test_train_streams_with_stream(tmp_path: Path):
     assert report["validation"]["images"] == 4 and report["steps"] == 2
 
 
-def test_train_refuses_a_start_scale_out_of_range(tmp_path, capsys):
-    out = str(tmp_path / "m.keras")
-    assert main([*TINY_TRAIN, "--start-scale", "2", "--out", out]) == 1
-    assert "start_scale must lie in (0, 1]" in one_line_error(capsys)
+def test_train_defaults_to_the_course_protocol_and_never_validates_on_test():
+    args = build_parser().parse_args(["train", "--out", "m.keras"])
+    assert (args.train_split, args.val_split, args.test_split) == (
+        data.TRAIN_SPLIT, data.VAL_SPLIT, data.TEST_SPLIT
+    )
+    assert args.val_split.startswith("train") and "test" not in args.val_split
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--lr", "-1", "expected a positive number, got -1"),
+        ("--lr", "0", "expected a positive number, got 0"),
+        ("--time-budget", "-5", "expected minutes >= 0"),
+        ("--start-scale", "2", "expected a fraction in (0, 1], got 2"),
+        ("--start-scale", "0", "expected a fraction in (0, 1], got 0"),
+        ("--batch-size", "-4", "expected a positive integer, got -4"),
+    ],
+)
+def test_train_refuses_numbers_out_of_range_in_one_line(option, value, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["train", "--out", "m.keras", option, value])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
 
 
 def test_bad_arguments_exit_with_usage():

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from labutils import metrics, pipeline, training
+from labutils.data import CLASS_NAMES
 from labutils.models import build_unet
 
 matplotlib.use("Agg")
@@ -101,7 +102,9 @@ def test_display_callback_draws_image_truth_and_prediction():
     callback.set_model(build_unet(**TINY))
     fig = callback.plot(epoch=1)
     assert len(fig.axes) == 3 * 3
-    assert fig.axes[2].get_title() == "predicted, epoch 2"
+    assert fig.axes[0].get_title() == "epoch 2" and fig.axes[2].get_title() == "predicted mask"
+    legend = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert legend == list(CLASS_NAMES)  # the course's one colour key, as in every figure
     callback.on_epoch_end(0)  # epoch 1: nothing shown
     callback.on_epoch_end(1)  # epoch 2: shown and closed without error
 
@@ -274,3 +277,30 @@ def test_train_config_defaults_are_the_recipe():
     assert config.model["image_size"] % 2 ** config.model["depth"] == 0
     assert config.time_budget_min is not None and config.time_budget_min < 15
     assert math.isfinite(config.learning_rate) and config.loss == "ce+dice"
+
+
+def test_best_epoch_restores_the_best_full_size_validation_epoch():
+    model = build_unet(**TINY)  # input side 16
+    best = training.BestEpoch()
+    best.set_model(model)
+    logged = [(8, 0.9), (16, 0.2), (16, 0.5), (16, 0.3)]  # (image_size, val_miou) per epoch
+    weights = {}
+    for epoch, (side, score) in enumerate(logged):
+        model.set_weights([w + epoch for w in model.get_weights()])
+        weights[epoch + 1] = model.get_weights()
+        best.on_epoch_end(epoch, {"image_size": side, "val_miou": score})
+    best.on_train_end()
+    assert (best.epoch, best.score) == (3, 0.5)  # 0.9 was scored on half-size images
+    for restored, kept in zip(model.get_weights(), weights[3], strict=True):
+        np.testing.assert_array_equal(restored, kept)
+
+
+def test_train_unet_returns_the_epoch_validation_chose():
+    config = training.TrainConfig(model=dict(TINY), epochs=3, time_budget_min=None, start_scale=1)
+    val = blocky_arrays(4, seed=1)
+    model, report = training.train_unet(config, blocky_arrays(8), val)
+    scores = report["history"]["val_miou"]
+    assert report["best_epoch"] == int(np.argmax(scores)) + 1
+    assert report["best_val_miou"] == pytest.approx(max(scores), abs=1e-4)
+    val_ds = pipeline.dataset_from_arrays(*val, 16)
+    assert training.evaluate_model(model, val_ds)["miou"] == pytest.approx(max(scores), abs=1e-3)
