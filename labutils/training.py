@@ -226,7 +226,8 @@ class BestEpoch(keras.callbacks.Callback):
         full_size = logs.get("image_size", self.model.input_shape[1]) == self.model.input_shape[1]
         score = logs.get(self.monitor)
         if full_size and score is not None and score > self.score:
-            self.epoch, self.score, self._weights = epoch + 1, float(score), self.model.get_weights()
+            self.epoch, self.score = epoch + 1, float(score)
+            self._weights = self.model.get_weights()
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self._weights is not None:

@@ -41,7 +41,8 @@ def test_train_writes_the_model_and_a_report(trained: Path):
     assert report["images"] == {"train": 8, "validation": 4}
     assert set(report["validation"]) >= {"miou", "iou_per_class", "mean_dice", "pixel_accuracy"}
     assert len(report["history"]["val_miou"]) == 1 and report["wall_seconds"] > 0
-    assert report["splits"] == {"train": "train[:8]", "validation": "train[8:12]", "test": "test[:4]"}
+    splits = {"train": "train[:8]", "validation": "train[8:12]", "test": "test[:4]"}
+    assert report["splits"] == splits
     assert report["test"]["images"] == 4 and 0 <= report["test"]["miou"] <= 1
     assert report["history"]["image_size"] == [16]  # its one epoch: the first 30 %, half size
 
@@ -96,7 +97,9 @@ def test_train_streams_with_stream(tmp_path: Path):
 def test_train_defaults_to_the_course_protocol_and_never_validates_on_test():
     args = build_parser().parse_args(["train", "--out", "m.keras"])
     assert (args.train_split, args.val_split, args.test_split) == (
-        data.TRAIN_SPLIT, data.VAL_SPLIT, data.TEST_SPLIT
+        data.TRAIN_SPLIT,
+        data.VAL_SPLIT,
+        data.TEST_SPLIT,
     )
     assert args.val_split.startswith("train") and "test" not in args.val_split
 
