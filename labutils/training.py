@@ -36,7 +36,6 @@ from labutils.models import any_image_size, build_unet, recommended_config
 from labutils.pipeline import AUTOTUNE, dataset_from_arrays
 
 __all__ = [
-    "BestEpoch",
     "DisplayCallback",
     "ProgressiveResize",
     "TimeBudget",
@@ -74,7 +73,8 @@ class TrainConfig:
         loss: ``"ce+dice"`` (cross-entropy + soft Dice) or ``"ce"`` (cross-entropy only).
         augment: random flips and zooms of training batches.
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"`` (see choose_dtype_policy).
-        patience: early stopping patience in epochs on ``val_miou`` (``None``: no early stop).
+        patience: early stopping patience in epochs on ``val_miou`` (``None``: no early stop;
+            the best validation epoch is kept either way).
         seed: seed of weights, shuffling and augmentation.
     """
 
@@ -171,9 +171,10 @@ class ProgressiveResize(keras.callbacks.Callback):
     Half the side is a quarter of the pixels, so early epochs, which learn coarse shapes, run
     faster (less than 4× on a CPU, where small images use it less efficiently); the later
     ones learn the detail at full size ("progressive resizing").
-    Map :meth:`resize` over the training and validation datasets; every epoch that *begins*
-    before ``fraction`` of the budget's schedule trains and validates at ``size``. The side of
-    each epoch is logged as ``image_size``. The model must accept any side while it trains
+    Map :meth:`resize` over the training dataset; every epoch that *begins* before
+    ``fraction`` of the budget's schedule trains at ``size``. Validate at full size, so that
+    every epoch's score is comparable and can choose the model. The training side of each
+    epoch is logged as ``image_size``. The model must accept any side while it trains
     (``models.any_image_size``).
 
     Args:
@@ -203,35 +204,6 @@ class ProgressiveResize(keras.callbacks.Callback):
         if logs is not None:
             small = bool(self.small.numpy())
             logs["image_size"] = self.size if small else self.model.input_shape[1]
-
-
-class BestEpoch(keras.callbacks.Callback):
-    """Keep the weights of the epoch with the best validation mean IoU; restore them at the end.
-
-    This is how validation chooses the model: the test split plays no part. Only epochs
-    trained and validated at the model's own side compete (:class:`ProgressiveResize` logs
-    each epoch's ``image_size``; scores on smaller images are not comparable). The chosen
-    epoch (1-based) and its score are in ``epoch`` and ``score`` after ``fit``.
-
-    Args:
-        monitor: the logged validation score to maximise.
-    """
-
-    def __init__(self, monitor: str = "val_miou") -> None:
-        super().__init__()
-        self.monitor, self.epoch, self.score, self._weights = monitor, None, -math.inf, None
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        full_size = logs.get("image_size", self.model.input_shape[1]) == self.model.input_shape[1]
-        score = logs.get(self.monitor)
-        if full_size and score is not None and score > self.score:
-            self.epoch, self.score = epoch + 1, float(score)
-            self._weights = self.model.get_weights()
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        if self._weights is not None:
-            self.model.set_weights(self._weights)
 
 
 def start_size(config: TrainConfig) -> int | None:
@@ -510,10 +482,10 @@ def train_unet(
             GPUs and TensorFlow's default strategy otherwise.
 
     Returns:
-        The trained model, holding the weights of the full-size epoch with the best
-        validation mean IoU (:class:`BestEpoch`), and a report: ``history`` (per-epoch lists;
-        ``image_size`` says the side each epoch trained at), ``epochs_done``, ``best_epoch``
-        and ``best_val_miou`` (1-based; None when no epoch trained at full size),
+        The trained model, holding the weights of the epoch with the best validation mean
+        IoU, and a report: ``history`` (per-epoch lists; ``image_size`` says the side each
+        epoch trained at; validation is always at full size), ``epochs_done``,
+        ``best_epoch`` (1-based) and ``best_val_miou``,
         ``steps``, ``fit_seconds``, ``resumed``, ``dtype_policy``, ``replicas``.
 
     Raises:
@@ -536,26 +508,28 @@ def train_unet(
     budget = TimeBudget(
         config.learning_rate, steps_per_epoch * config.epochs, config.time_budget_min, config.warmup
     )
-    best = BestEpoch()
+    # Validation chooses the model: the weights of the epoch with the best val_miou come back
+    # at the end (Keras restores them whether or not it stopped early).
+    best = keras.callbacks.EarlyStopping(
+        monitor="val_miou", mode="max", patience=config.patience or config.epochs,
+        restore_best_weights=True,
+    )  # fmt: skip
     schedule = [budget]
-    if small_side:
+    if small_side:  # only the training batches shrink: every epoch validates at full size
         progressive = ProgressiveResize(budget, small_side, config.start_fraction)
         schedule.append(progressive)
-        train_ds, val_ds = (
-            ds.map(progressive.resize, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
-            for ds in (train_ds, val_ds)
-        )
+        train_ds = train_ds.map(progressive.resize, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
     with any_image_size(model):
         history = model.fit(
             train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose,
             shuffle=False,  # train_ds reshuffles itself every epoch
-            callbacks=[*schedule, *make_callbacks(None, config.patience), best, *callbacks],
+            callbacks=[*schedule, best, *callbacks],
         )  # fmt: skip
     report = {
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "epochs_done": round(budget.epochs_done, 2),
-        "best_epoch": best.epoch,
-        "best_val_miou": None if best.epoch is None else round(best.score, 4),
+        "best_epoch": best.best_epoch + 1,
+        "best_val_miou": round(float(best.best), 4),
         "steps": budget.steps_done,
         "fit_seconds": round(budget.seconds, 1),
         "resumed": bool(resumed),

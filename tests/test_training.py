@@ -279,28 +279,16 @@ def test_train_config_defaults_are_the_recipe():
     assert math.isfinite(config.learning_rate) and config.loss == "ce+dice"
 
 
-def test_best_epoch_restores_the_best_full_size_validation_epoch():
-    model = build_unet(**TINY)  # input side 16
-    best = training.BestEpoch()
-    best.set_model(model)
-    logged = [(8, 0.9), (16, 0.2), (16, 0.5), (16, 0.3)]  # (image_size, val_miou) per epoch
-    weights = {}
-    for epoch, (side, score) in enumerate(logged):
-        model.set_weights([w + epoch for w in model.get_weights()])
-        weights[epoch + 1] = model.get_weights()
-        best.on_epoch_end(epoch, {"image_size": side, "val_miou": score})
-    best.on_train_end()
-    assert (best.epoch, best.score) == (3, 0.5)  # 0.9 was scored on half-size images
-    for restored, kept in zip(model.get_weights(), weights[3], strict=True):
-        np.testing.assert_array_equal(restored, kept)
-
-
-def test_train_unet_returns_the_epoch_validation_chose():
-    config = training.TrainConfig(model=dict(TINY), epochs=3, time_budget_min=None, start_scale=1)
-    val = blocky_arrays(4, seed=1)
-    model, report = training.train_unet(config, blocky_arrays(8), val)
+def test_train_unet_returns_the_epoch_validation_chose_scored_at_full_size():
+    config = training.TrainConfig(
+        model=dict(TINY, image_size=32), epochs=4, time_budget_min=None, batch_size=4,
+        start_scale=0.5, start_fraction=0.5,
+    )  # fmt: skip
+    val = blocky_arrays(4, 32, seed=1)
+    model, report = training.train_unet(config, blocky_arrays(8, 32), val)
     scores = report["history"]["val_miou"]
+    assert report["history"]["image_size"] == [16, 16, 32, 32]
     assert report["best_epoch"] == int(np.argmax(scores)) + 1
     assert report["best_val_miou"] == pytest.approx(max(scores), abs=1e-4)
-    val_ds = pipeline.dataset_from_arrays(*val, 16)
+    val_ds = pipeline.dataset_from_arrays(*val, 4)  # 32 × 32: the side every epoch validated at
     assert training.evaluate_model(model, val_ds)["miou"] == pytest.approx(max(scores), abs=1e-3)
