@@ -152,6 +152,9 @@ _BOX_CASES = (
     ("boxes side by side with a gap", (0, 0, 4, 10), (6, 0, 10, 10)),
     ("boxes far apart diagonally", (0, 0, 2, 2), (5, 5, 8, 8)),
     ("boxes touching along an edge", (0, 0, 10, 10), (10, 0, 20, 10)),
+    ("a zero-width box (a line) across another", (4, 0, 4, 10), (0, 0, 10, 10)),
+    ("a zero-area box (a point) inside another", (0, 0, 10, 10), (5, 5, 5, 5)),
+    ("two identical zero-area boxes (their union is 0)", (2, 3, 2, 8), (2, 3, 2, 8)),
 )
 
 
@@ -164,12 +167,14 @@ def check_box_iou(box_iou_fn: Callable[[Any, Any], float] | None) -> Verdict:
 
     Returns:
         True when it matches ``metrics.box_iou`` on overlapping, nested, identical, disjoint
-        and touching boxes.
+        and touching boxes, and on zero-area boxes (IoU 0, also when the union is 0). A function
+        that raises gets a message naming the boxes and the error, not a traceback.
     """
     exercise = "Exercise 2 (box IoU)"
     hint = (
         "the intersection spans from the larger of the two minima to the smaller of the two "
-        "maxima on each axis; a negative width or height means no overlap, so clamp it at 0."
+        "maxima on each axis; a negative width or height means no overlap, so clamp it at 0; "
+        "two zero-area boxes have a union of 0 and IoU 0."
     )
     if box_iou_fn is None:
         return not_answered(exercise, hint)
@@ -181,7 +186,13 @@ def check_box_iou(box_iou_fn: Callable[[Any, Any], float] | None) -> Verdict:
 def _box_iou_problem(box_iou_fn: Callable[[Any, Any], float]) -> str | None:
     """Run the student's box IoU on every case; say what is wrong, or return None."""
     for description, box_a, box_b in _BOX_CASES:
-        got = box_iou_fn(box_a, box_b)
+        try:
+            got = box_iou_fn(box_a, box_b)
+        except Exception as error:  # the student's code: report it, don't crash the checker
+            return (
+                f"for {description} {box_a} and {box_b} it raised "
+                f"{type(error).__name__}: {error}.{_box_iou_raise_diagnosis(error, box_a, box_b)}"
+            )
         if np.size(got) != 1 or not np.issubdtype(np.asarray(got).dtype, np.number):
             return f"for {box_a} and {box_b} it returned {got!r:.60}: expected one number."
         expected = metrics.box_iou(box_a, box_b)
@@ -193,8 +204,27 @@ def _box_iou_problem(box_iou_fn: Callable[[Any, Any], float]) -> str | None:
     return None
 
 
+def _zero_union(box_a: tuple, box_b: tuple) -> bool:
+    """Whether two boxes have a union of zero area (both have zero area)."""
+    return all((x1 - x0) * (y1 - y0) == 0 for x0, y0, x1, y1 in (box_a, box_b))
+
+
+def _box_iou_raise_diagnosis(error: Exception, box_a: tuple, box_b: tuple) -> str:
+    """Explain an exception raised by the student's box IoU, when it is the usual one."""
+    if isinstance(error, ZeroDivisionError) and _zero_union(box_a, box_b):
+        return " Both boxes have zero area, so the union is 0: return 0 for such a pair."
+    return ""
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, NaN (which matches no answer) when the denominator is 0."""
+    return numerator / denominator if denominator else math.nan
+
+
 def _box_iou_diagnosis(got: float, box_a: tuple, box_b: tuple) -> str:
     """Name the usual mistake that gives ``got`` for these two boxes, or return ''."""
+    if math.isnan(got) and _zero_union(box_a, box_b):
+        return " Both boxes have zero area, so the union is 0 and 0 / 0 is NaN: return 0 then."
     (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = box_a, box_b
     width, height = min(ax1, bx1) - max(ax0, bx0), min(ay1, by1) - max(ay0, by0)
     area_a, area_b = (ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0)
@@ -203,13 +233,13 @@ def _box_iou_diagnosis(got: float, box_a: tuple, box_b: tuple) -> str:
     plus_one_areas = (ax1 - ax0 + 1) * (ay1 - ay0 + 1) + (bx1 - bx0 + 1) * (by1 - by0 + 1)
     mistakes = {
         " Width and height were not clamped at 0: boxes apart give a negative overlap.": (
-            unclamped / (area_a + area_b - unclamped)
+            _ratio(unclamped, area_a + area_b - unclamped)
         ),
         " The union counts the intersection twice: use area_a + area_b − intersection.": (
-            max(width, 0) * max(height, 0) / (area_a + area_b)
+            _ratio(max(width, 0) * max(height, 0), area_a + area_b)
         ),
         " That is the '+1' pixel convention; here a box from 0 to 10 is 10 wide.": (
-            plus_one / (plus_one_areas - plus_one)
+            _ratio(plus_one, plus_one_areas - plus_one)
         ),
     }
     return next((m for m, wrong in mistakes.items() if np.isclose(got, wrong, atol=1e-6)), "")

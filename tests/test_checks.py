@@ -68,7 +68,32 @@ def box_parts(a, b, plus=0):
 def right_box_iou(a, b):
     width, height, area_a, area_b = box_parts(a, b)
     inter = max(0, width) * max(0, height)
+    union = area_a + area_b - inter
+    return inter / union if union > 0 else 0.0
+
+
+def unguarded_box_iou(a, b):
+    """Right everywhere except two zero-area boxes, where it divides 0 by 0 and raises."""
+    width, height, area_a, area_b = box_parts(a, b)
+    inter = max(0, width) * max(0, height)
     return inter / (area_a + area_b - inter)
+
+
+def numpy_unguarded_box_iou(a, b):
+    """The same in NumPy floats: 0 / 0 gives NaN (with a warning) instead of raising."""
+    width, height, area_a, area_b = box_parts(a, b)
+    inter = np.float64(max(0, width) * max(0, height))
+    with np.errstate(invalid="ignore"):
+        return inter / (area_a + area_b - inter)
+
+
+def one_for_identical_box_iou(a, b):
+    """Calls identical boxes a perfect match, even when they have no area."""
+    return 1.0 if tuple(a) == tuple(b) else right_box_iou(a, b)
+
+
+def broken_box_iou(a, b):
+    return a["x_min"]  # indexes a tuple like a dict: TypeError
 
 
 def unclamped_box_iou(a, b):
@@ -107,12 +132,32 @@ def test_box_iou_not_answered(capsys):
         (lambda a, b: 0.5, "expected"),
         (lambda a, b: [0.1, 0.2], "expected one number"),
         (0.14, "expected a function"),
+        (unguarded_box_iou, "raised ZeroDivisionError"),
+        (numpy_unguarded_box_iou, "0 / 0 is NaN"),
+        (one_for_identical_box_iou, "two identical zero-area boxes"),
+        (broken_box_iou, "raised TypeError"),
     ],
 )
 def test_box_iou_names_the_mistake(capsys, answer, expected_words):
     assert not checks.check_box_iou(answer)
     out = capsys.readouterr().out
     assert "❌" in out and expected_words in out and "Hint:" in out
+
+
+def test_box_iou_tells_a_division_by_zero_from_zero_area_boxes(capsys):
+    assert not checks.check_box_iou(unguarded_box_iou)
+    out = capsys.readouterr().out
+    assert "(2, 3, 2, 8) and (2, 3, 2, 8)" in out and "union is 0: return 0" in out
+
+
+def test_box_iou_cases_include_zero_area_boxes_whose_iou_is_zero():
+    zero_area = [
+        (a, b)
+        for _, a, b in checks._BOX_CASES
+        if 0 in ((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    ]
+    assert len(zero_area) >= 3
+    assert all(metrics.box_iou(a, b) == 0.0 for a, b in zero_area)
 
 
 # --- lesson 01: masks ---------------------------------------------------------------------------
