@@ -17,6 +17,7 @@ from labutils import metrics
 
 __all__ = [
     "check_background_accuracy",
+    "check_best_epoch",
     "check_box_iou",
     "check_conv_parameters",
     "check_mask_box",
@@ -679,6 +680,41 @@ def check_receptive_field(answer: Any, layers: Sequence[tuple[int, float]]) -> V
     otherwise = "that is not the receptive field of this stack."
     right = _receptive_field(layers)
     return report(exercise, _diagnose(value, right, mistakes, otherwise, np.equal), hint)
+
+
+# --- Lesson 05 (training a U-Net) ---------------------------------------------------------------
+
+
+def check_best_epoch(answer: Any, history: Any) -> Verdict:
+    """Check the 1-based epoch that early stopping restored (05_training_unet, exercise 1).
+
+    Args:
+        answer: the student's epoch number.
+        history: the ``History`` that ``fit`` returned, or its ``history`` dict.
+
+    Returns:
+        The verdict: right when ``answer`` is the epoch with the highest ``val_miou``.
+    """
+    exercise = "Exercise 1 (the epoch validation chose)"
+    hint = "Early stopping watched history['val_miou'] and kept its maximum; epochs count from 1."
+    if answer is None:
+        return not_answered(exercise, hint)
+    value = _as_number(answer)
+    if value is None or value != int(value):
+        return report(exercise, f"expected a whole epoch number, got {answer!r}.", hint)
+    logs = getattr(history, "history", history)
+    best = int(np.argmax(logs["val_miou"])) + 1
+    if int(value) == best:
+        return report(exercise, None, hint)
+    mistakes = [  # the usual wrong answers, most likely first
+        (best - 1, "the 0-based index of the best epoch; Keras counts epochs from 1"),
+        (int(np.argmax(logs["miou"])) + 1, "the best *training* mean IoU, not the validation one"),
+        (int(np.argmin(logs["val_loss"])) + 1, "the lowest validation loss, not the best val_miou"),
+        (len(logs["val_miou"]), "the last epoch; early stopping restored the best one"),
+    ]
+    problem = next((text for epoch, text in mistakes if epoch == int(value)), None)
+    problem = problem or "not the epoch with the best validation mean IoU"
+    return report(exercise, f"epoch {int(value)} is {problem}.", hint)
 
 
 # --- Lesson 05 (evaluation) ----------------------------------------------------------------------

@@ -458,6 +458,40 @@ def test_check_receptive_field_agrees_with_the_gradient_of_a_linear_stack(capsys
     assert checks.check_receptive_field(int(rows.max() - rows.min() + 1), STACK)
 
 
+# --- Lesson 05 (training) --------------------------------------------------------------------------
+
+HISTORY = {  # epoch 3 has the best val_miou, epoch 2 the lowest val_loss, epoch 4 the best miou
+    "val_miou": [0.40, 0.55, 0.60, 0.58],
+    "val_loss": [0.90, 0.50, 0.55, 0.60],
+    "miou": [0.30, 0.50, 0.60, 0.70],
+}
+
+
+def test_check_best_epoch(capsys):
+    assert checks.check_best_epoch(3, HISTORY)
+    assert "correct" in capsys.readouterr().out
+    for answer, message in [
+        (2, "0-based index"),
+        (4, "the best *training* mean IoU"),
+        (1, "not the epoch with the best validation"),
+        (2.5, "whole epoch number"),
+        ("3", "whole epoch number"),
+    ]:
+        assert not checks.check_best_epoch(answer, HISTORY)
+        assert message in capsys.readouterr().out
+    assert not checks.check_best_epoch(None, HISTORY)
+    assert "not answered yet" in capsys.readouterr().out
+
+
+def test_check_best_epoch_names_the_last_epoch_and_the_lowest_loss(capsys):
+    logs = {"val_miou": [0.2, 0.6, 0.5, 0.4, 0.3], "val_loss": [0.9, 0.8, 0.5, 0.7, 0.6],
+            "miou": [0.1, 0.7, 0.3, 0.4, 0.5]}  # fmt: skip
+    assert not checks.check_best_epoch(5, logs)
+    assert "the last epoch" in capsys.readouterr().out
+    assert not checks.check_best_epoch(3, logs)
+    assert "lowest validation loss" in capsys.readouterr().out
+
+
 # --- Lesson 05 ------------------------------------------------------------------------------------
 
 CM_05 = np.array([[50, 5, 10], [2, 300, 20], [8, 15, 30]])  # rows = truth, columns = prediction
