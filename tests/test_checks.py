@@ -458,7 +458,7 @@ def test_check_receptive_field_agrees_with_the_gradient_of_a_linear_stack(capsys
     assert checks.check_receptive_field(int(rows.max() - rows.min() + 1), STACK)
 
 
-# --- Lesson 05 (training) --------------------------------------------------------------------------
+# --- Lesson 05 (training) -------------------------------------------------------------------------
 
 HISTORY = {  # epoch 3 has the best val_miou, epoch 2 the lowest val_loss, epoch 4 the best miou
     "val_miou": [0.40, 0.55, 0.60, 0.58],
