@@ -1,5 +1,10 @@
 """Tests for labutils.models: the original lab's U-Net reproduced exactly, and the options."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -16,10 +21,13 @@ from keras.models import Model
 
 from labutils.models import (
     BN_MOMENTUM,
+    ENCODER_SKIPS,
     FusedBatchNormalization,
     any_image_size,
+    build_pretrained_unet,
     build_unet,
     recommended_config,
+    set_encoder_trainable,
 )
 
 
@@ -187,3 +195,113 @@ def test_recommended_config_builds_a_light_model():
     model = build_unet(**config)
     assert model.input_shape == (None, config["image_size"], config["image_size"], 3)
     assert model.count_params() < build_unet().count_params() / 2
+
+
+# --- the pretrained-encoder U-Net (the TensorFlow tutorial's model) ---------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def mobile_unet():
+    return build_pretrained_unet(image_size=64, weights=None)
+
+
+def test_the_encoder_skips_are_mobilenetv2_layers_at_halving_sides(mobile_unet):
+    encoder = mobile_unet.get_layer("encoder")
+    sides = [encoder.get_layer(name).output.shape[1] for name in ENCODER_SKIPS]
+    assert sides == [32, 16, 8, 4, 2]  # 1/2 ... 1/32 of the 64-pixel input
+    assert encoder.get_layer("block_16_project").output.shape[-1] == 320
+
+
+def test_pretrained_unet_outputs_probabilities_at_the_input_size(mobile_unet):
+    images = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
+    probs = keras.ops.convert_to_numpy(mobile_unet(images))
+    assert probs.shape == (2, 64, 64, 3) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-5)
+    assert mobile_unet.encoder_weights == "random"
+
+
+def test_images_in_0_1_reach_the_encoder_in_minus_1_1(mobile_unet):
+    rescale = next(
+        layer for layer in mobile_unet.layers if isinstance(layer, keras.layers.Rescaling)
+    )
+    out = keras.ops.convert_to_numpy(rescale(np.array([[0.0, 0.5, 1.0]], np.float32)))
+    np.testing.assert_allclose(out, [[-1.0, 0.0, 1.0]])  # what MobileNetV2's preprocess_input gives
+
+
+def test_the_encoder_is_frozen_until_fine_tuning_and_batch_norm_stays_frozen():
+    model = build_pretrained_unet(image_size=64, weights=None)
+    encoder = model.get_layer("encoder")
+    frozen = len(model.trainable_weights)
+    assert not encoder.trainable_weights and frozen > 0  # only the decoder learns
+    tuned = set_encoder_trainable(model, True)
+    assert tuned == len(model.trainable_weights) > frozen
+    norms = [la for la in encoder.layers if isinstance(la, keras.layers.BatchNormalization)]
+    convs = [la for la in encoder.layers if isinstance(la, keras.layers.Conv2D)]
+    assert norms and not any(la.trainable for la in norms)
+    assert all(la.trainable for la in convs)
+    assert set_encoder_trainable(model, False) == frozen
+
+
+def test_a_training_step_leaves_a_frozen_encoder_unchanged():
+    model = build_pretrained_unet(image_size=64, weights=None)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    encoder, decoder_conv = model.get_layer("encoder"), model.layers[-2]
+    before = [w.copy() for w in encoder.get_weights()], decoder_conv.get_weights()[0].copy()
+    rng = np.random.default_rng(0)
+    images, masks = rng.random((4, 64, 64, 3), np.float32), rng.integers(0, 3, (4, 64, 64, 1))
+    model.fit(images, masks, epochs=1, verbose=0)
+    for old, new in zip(before[0], encoder.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)  # weights and batch-norm statistics
+    assert not np.array_equal(before[1], decoder_conv.get_weights()[0])  # the decoder learnt
+
+
+def test_weights_from_a_file_give_the_same_encoder(mobile_unet, tmp_path):
+    backbone = keras.applications.MobileNetV2(input_shape=(64, 64, 3), include_top=False,
+                                              weights=None)  # fmt: skip
+    backbone.save_weights(tmp_path / "mobilenet.weights.h5")
+    model = build_pretrained_unet(64, weights=str(tmp_path / "mobilenet.weights.h5"))
+    assert model.encoder_weights == str(tmp_path / "mobilenet.weights.h5")
+    first = backbone.get_layer("Conv1").get_weights()[0]
+    np.testing.assert_array_equal(model.get_layer("encoder").get_layer("Conv1").get_weights()[0],
+                                  first)  # fmt: skip
+
+
+def test_mixed_float16_pretrained_unet_keeps_float32_output_and_restores_the_policy():
+    model = build_pretrained_unet(image_size=64, weights=None, dtype="mixed_float16")
+    assert model.get_layer("encoder").get_layer("Conv1").compute_dtype == "float16"
+    assert model.output.dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+
+
+@pytest.mark.parametrize("kwargs", [{"image_size": 100}, {"num_classes": 1}])
+def test_pretrained_unet_bad_arguments_raise_a_clear_value_error(kwargs):
+    with pytest.raises(ValueError, match="multiple of 32|num_classes"):
+        build_pretrained_unet(**{"weights": None, **kwargs})
+
+
+def test_set_encoder_trainable_refuses_a_model_without_encoder():
+    with pytest.raises(ValueError, match="no 'encoder' layer"):
+        set_encoder_trainable(build_unet(image_size=16, base_filters=4, depth=2), True)
+
+
+OFFLINE_BUILD = """
+from labutils import models
+model = models.build_pretrained_unet(image_size=96)
+print("encoder_weights=" + model.encoder_weights)
+"""
+
+
+def test_offline_imagenet_request_builds_random_weights_with_one_line_and_no_download(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "all_proxy")}
+    env.update(KERAS_HOME=str(tmp_path / "keras"), TF_CPP_MIN_LOG_LEVEL="3",
+               https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9",
+               HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", OFFLINE_BUILD], cwd=ROOT, env=env, timeout=120,
+                         capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.strip().splitlines()
+    assert lines[-1] == "encoder_weights=random"
+    assert len(lines) == 2 and "RANDOM weights" in lines[0] and "not pretrained" in lines[0]
+    cached = list((tmp_path / "keras").rglob("*.h5"))
+    assert not cached, f"nothing may be downloaded: {cached}"  # the proxy refuses; nothing kept
