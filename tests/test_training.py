@@ -292,3 +292,82 @@ def test_train_unet_returns_the_epoch_validation_chose_scored_at_full_size():
     assert report["best_val_miou"] == pytest.approx(max(scores), abs=1e-4)
     val_ds = pipeline.dataset_from_arrays(*val, 4)  # 32 × 32: the side every epoch validated at
     assert training.evaluate_model(model, val_ds)["miou"] == pytest.approx(max(scores), abs=1e-3)
+
+
+# --- the GPU path, with fakes of the device query only (no GPU here) -------------------------
+class FakeGPU:
+    def __init__(self, capability: tuple[int, int] | None) -> None:
+        self.name, self.device_type, self.capability = "/physical_device:GPU:0", "GPU", capability
+
+
+def fake_gpus(monkeypatch: pytest.MonkeyPatch, *capabilities: tuple[int, int] | None) -> None:
+    """Make TensorFlow's device query report GPUs of these compute capabilities."""
+    real_list = tf.config.list_physical_devices
+    gpus = [FakeGPU(c) for c in capabilities]
+
+    def list_devices(device_type: str | None = None) -> list:
+        return gpus if device_type == "GPU" else real_list(device_type)
+
+    def details(gpu: FakeGPU) -> dict:
+        return {} if gpu.capability is None else {"compute_capability": gpu.capability}
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", list_devices)
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", details)
+
+
+@pytest.mark.parametrize(
+    "capabilities, expected",
+    [
+        ([(7, 5)], "mixed_float16"),  # Colab's T4
+        ([(8, 0), (9, 0)], "mixed_float16"),  # A100 + H100
+        ([(7, 0)], "mixed_float16"),  # V100, the first with tensor cores
+        ([(6, 1)], "float32"),  # P4 / GTX 1080: float16 is slow there
+        ([(8, 0), (6, 0)], "float32"),  # one old card decides for the mirrored pair
+        ([None], "float32"),  # a GPU without a CUDA compute capability
+    ],
+)
+def test_auto_precision_on_gpus_follows_the_compute_capability(monkeypatch, capabilities, expected):
+    fake_gpus(monkeypatch, *capabilities)
+    assert training.choose_dtype_policy("auto") == expected
+
+
+def test_auto_precision_on_a_cpu_is_unchanged(monkeypatch):
+    fake_gpus(monkeypatch)  # no GPU at all
+    flags = (
+        set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").is_file() else set()
+    )
+    expected = "mixed_bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
+    assert training.choose_dtype_policy("auto") == expected
+    assert training.choose_dtype_policy("mixed_float16") == "mixed_float16"  # asked for: given
+
+
+def test_mixed_float16_gets_keras_loss_scaling_and_float32_probabilities():
+    model = build_unet(**TINY, batch_norm=True, dtype="mixed_float16")
+    training.compile_model(model, 1e-3)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.layers[1].compute_dtype == "float16" and model.output.dtype == "float32"
+    plain = training.compile_model(build_unet(**TINY), 1e-3)
+    assert not isinstance(plain.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_train_unet_trains_in_mixed_float16_with_its_schedule():
+    config = training.TrainConfig(model=dict(TINY, batch_norm=True), epochs=2, batch_size=4,
+                                  time_budget_min=None, precision="mixed_float16")  # fmt: skip
+    model, report = training.train_unet(config, blocky_arrays(8), blocky_arrays(4, seed=1))
+    assert report["dtype_policy"] == "mixed_float16"
+    assert all(math.isfinite(v) for v in report["history"]["loss"])
+    assert report["history"]["learning_rate"][-1] < config.learning_rate  # the cosine decays
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_train_config_for_a_gpu_has_bigger_batches_and_outlasts_the_cpu_budget(monkeypatch):
+    cpu, gpu = training.TrainConfig.for_device("cpu"), training.TrainConfig.for_device("gpu")
+    assert cpu == training.TrainConfig()  # the CPU recipe is the field defaults, unchanged
+    assert gpu.batch_size > cpu.batch_size and gpu.time_budget_min > cpu.time_budget_min
+    assert training.TrainConfig.for_device("gpu", batch_size=8).batch_size == 8
+    fake_gpus(monkeypatch, (7, 5))
+    assert training.TrainConfig.for_device() == gpu
+    fake_gpus(monkeypatch)
+    assert training.TrainConfig.for_device() == cpu
+    with pytest.raises(ValueError, match="device"):
+        training.TrainConfig.for_device("tpu")
