@@ -108,27 +108,52 @@ def _check_num_classes(num_classes: int) -> None:
         )
 
 
-def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:
+def _check_ignore_class(ignore_class: int | None, num_classes: int) -> None:
+    if ignore_class is None:
+        return
+    if isinstance(ignore_class, bool) or not isinstance(ignore_class, (int, np.integer)):
+        raise ValueError(f"ignore_class must be a class label or None, got {ignore_class!r}.")
+    if not 0 <= ignore_class < num_classes:
+        raise ValueError(
+            f"ignore_class={ignore_class} is not a class: expected a label in "
+            f"[0, {num_classes}) (the pets' border is 2), or None to keep every pixel."
+        )
+
+
+def confusion_matrix(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int, ignore_class: int | None = None
+) -> np.ndarray:
     """Count pixels by (true class, predicted class).
+
+    >>> confusion_matrix([[0, 2, 1]], [[0, 0, 2]], num_classes=3, ignore_class=2).tolist()
+    [[1, 0, 0], [0, 0, 1], [0, 0, 0]]
 
     Args:
         y_true: integer labels in [0, num_classes), any shape, e.g. ``(B, H, W)`` or
             ``(B, H, W, 1)``.
         y_pred: labels of the same shape, or scores ``(..., num_classes)`` (argmax taken).
         num_classes: number of classes C (at least 2).
+        ignore_class: a label whose *true* pixels are left out (e.g. the pets' border,
+            2), as ``keras.metrics.MeanIoU(ignore_class=...)`` does: its row is all zeros,
+            while other pixels predicted as it still count in its column.
 
     Returns:
         ``(C, C)`` int64 array; entry ``[i, j]`` counts pixels of true class i predicted as j
-        (rows = truth, columns = prediction). It sums to the number of pixels.
+        (rows = truth, columns = prediction). It sums to the number of pixels counted.
 
     Raises:
         ValueError: on empty inputs, mismatched shapes, labels outside [0, C), non-integer
-            labels, a class axis of the wrong length, or num_classes < 2.
+            labels, a class axis of the wrong length, num_classes < 2, or an ignore_class
+            outside [0, C).
     """
     _check_num_classes(num_classes)
+    _check_ignore_class(ignore_class, num_classes)
     truth = _to_array(y_true, "y_true")
     pred = _pred_to_labels(truth, _to_array(y_pred, "y_pred"), num_classes)
     truth = _to_labels(truth, "y_true", num_classes)
+    if ignore_class is not None:
+        kept = truth != ignore_class
+        truth, pred = truth[kept], pred[kept]
     flat = truth.ravel() * num_classes + pred.ravel()
     counts = np.bincount(flat, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes).astype(np.int64)
@@ -182,19 +207,34 @@ def iou_per_class(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.
     return iou_from_confusion(confusion_matrix(y_true, y_pred, num_classes))
 
 
-def mean_iou(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> float:
+def mean_iou(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int, ignore_class: int | None = None
+) -> float:
     """Mean of :func:`iou_per_class` over the classes present in truth or prediction.
 
-    Classes absent from both are skipped, as ``keras.metrics.MeanIoU`` does. Args and Raises:
-    as :func:`confusion_matrix`. Returns a float in [0, 1].
+    Classes absent from both are skipped, as ``keras.metrics.MeanIoU`` does. With
+    ``ignore_class``, the pixels whose truth is that class are left out and the mean runs
+    over the *other* classes; a pixel of another class predicted as the ignored one is still
+    an error (a false negative of its class). That is ``keras.metrics.IoU(num_classes,
+    target_class_ids=<the other classes>, ignore_class=...)``; ``keras.metrics.MeanIoU(
+    ignore_class=...)`` instead keeps the ignored class in its mean, with IoU 0 as soon as
+    it is predicted anywhere. Taught in ``notebooks/06_evaluation.ipynb`` (section 2).
+
+    >>> mean_iou([[0, 2, 1, 1]], [[0, 0, 2, 1]], num_classes=3, ignore_class=2)
+    0.75
+
+    Args and Raises: as :func:`confusion_matrix`. Returns a float in [0, 1].
     """
-    return float(np.nanmean(iou_per_class(y_true, y_pred, num_classes)))
+    ious = iou_from_confusion(confusion_matrix(y_true, y_pred, num_classes, ignore_class))
+    if ignore_class is not None:
+        ious = np.delete(ious, ignore_class)
+    return float(np.nanmean(ious))
 
 
 def mean_iou_per_image(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:
     """Mean IoU of each image on its own, over the classes present in that image.
 
-    Used in ``notebooks/05_evaluation.ipynb`` to find a model's worst images. The mean of these
+    Used in ``notebooks/06_evaluation.ipynb`` to find a model's worst images. The mean of these
     numbers is *not* the dataset's mean IoU (:func:`mean_iou` of all pixels at once): here every
     image weighs the same, however few pixels of a class it holds.
 

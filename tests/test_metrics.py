@@ -89,6 +89,49 @@ def test_absent_class_is_nan_and_mean_skips_it_like_keras():
     assert float(absent.result()) == 0.0
 
 
+# --- ignoring a class (the pets' border, lesson 06) --------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("num_classes", (3, 4))
+def test_ignore_class_matches_keras(seed, num_classes):
+    keras = pytest.importorskip("keras")
+    y_true, probs = random_masks(seed, num_classes)
+    y_pred = probs.argmax(axis=-1)
+    ignored = num_classes - 1
+    others = [c for c in range(num_classes) if c != ignored]
+    keras_mean = keras.metrics.MeanIoU(num_classes=num_classes, ignore_class=ignored)
+    keras_mean.update_state(y_true, y_pred)
+    cm = metrics.confusion_matrix(y_true, probs, num_classes, ignore_class=ignored)
+    np.testing.assert_array_equal(cm, keras_mean.total_cm.numpy())
+    assert cm.sum() == np.sum(y_true != ignored)  # the ignored truth is gone, nothing else
+    assert cm[ignored].sum() == 0 and cm[:, ignored].sum() > 0  # still predicted elsewhere
+    keras_others = keras.metrics.IoU(
+        num_classes=num_classes, target_class_ids=others, ignore_class=ignored
+    )
+    keras_others.update_state(y_true, y_pred)
+    ours = metrics.mean_iou(y_true, probs, num_classes, ignore_class=ignored)
+    assert ours == pytest.approx(float(keras_others.result()), abs=1e-6)
+    # MeanIoU(ignore_class) keeps the ignored class in its mean, with IoU 0 (documented).
+    assert float(keras_mean.result()) == pytest.approx(ours * len(others) / num_classes, abs=1e-6)
+
+
+def test_ignore_class_by_hand_counts_predictions_of_it_as_errors():
+    # truth 0 2 1 1, prediction 0 0 2 1: the border pixel is dropped; the background pixel
+    # predicted as border is a false negative of background: IoUs 1 and 1/2.
+    truth, pred = [[0, 2, 1, 1]], [[0, 0, 2, 1]]
+    assert metrics.mean_iou(truth, pred, 3, ignore_class=2) == pytest.approx(0.75)
+    assert metrics.mean_iou(truth, pred, 3) < 0.75  # the border's own IoU is 0 here
+    perfect_outside = [[0, 1, 1, 1]]  # wrong only on the ignored pixel
+    assert metrics.mean_iou(truth, perfect_outside, 3, ignore_class=2) == 1.0
+
+
+@pytest.mark.parametrize("bad", [3, -1, 1.5, True, "border"])
+def test_bad_ignore_class_raises_a_clear_error(bad):
+    with pytest.raises(ValueError, match="ignore_class"):
+        metrics.mean_iou([[0, 1, 2]], [[0, 1, 2]], 3, ignore_class=bad)
+
+
 # --- properties --------------------------------------------------------------------------------
 
 
@@ -289,7 +332,7 @@ def test_bad_boxes_raise_clear_errors(boxes, expected_words):
             assert words in str(error.value)
 
 
-# --- per-image mean IoU (lesson 05) ------------------------------------------------------------
+# --- per-image mean IoU (lesson 06) ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("seed", SEEDS)
