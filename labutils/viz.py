@@ -19,7 +19,10 @@ border     yellow       (240, 228, 66)
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -27,6 +30,7 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from labutils import metrics
 from labutils.data import CLASS_NAMES, SPECIES_NAMES
@@ -46,6 +50,7 @@ __all__ = [
     "plot_iou_histogram",
     "plot_prediction_errors",
     "plot_species_breeds",
+    "read_photo",
     "show_gallery",
     "show_overlays",
 ]
@@ -142,6 +147,49 @@ def overlay_mask(image: Any, mask: Any, alpha: float = 0.5) -> np.ndarray:
     return blended.astype(np.float32)
 
 
+def read_photo(path: str | Path) -> np.ndarray:
+    """Read any photo as RGB, upright, at its own size (``notebooks/06_evaluation.ipynb``).
+
+    Args:
+        path: an image file Pillow reads (JPEG, PNG, WebP, ...), or ``"upload"`` to choose a
+            file in the browser on Colab (``google.colab.files.upload``).
+
+    Returns:
+        (H, W, 3) uint8 RGB, turned as its EXIF orientation says (phone photos).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: not an image, ``"upload"`` outside Colab, or nothing uploaded.
+    """
+    if str(path) == "upload":
+        if "google.colab" not in sys.modules:
+            raise ValueError(
+                "PHOTO_PATH = 'upload' asks Colab for a file; elsewhere set it to the path "
+                "of an image file, e.g. 'my_cat.jpg'."
+            )
+        from google.colab import files  # only on Colab
+
+        uploaded = files.upload()  # {file name: bytes}
+        if not uploaded:
+            raise ValueError("No file was uploaded: run the cell again and choose an image.")
+        name, content = next(iter(uploaded.items()))
+        return _decode_photo(io.BytesIO(content), name)
+    path = Path(path).expanduser()
+    if not path.is_file():
+        where = f"relative to {Path.cwd()}" if not path.is_absolute() else "an absolute path"
+        raise FileNotFoundError(f"No image file at {path}: check PHOTO_PATH ({where}).")
+    return _decode_photo(path, str(path))
+
+
+def _decode_photo(file: Any, name: str) -> np.ndarray:
+    try:
+        with Image.open(file) as image:
+            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    except UnidentifiedImageError:
+        message = f"{name} is not an image Pillow can read (JPEG, PNG, WebP, ...)."
+        raise ValueError(message) from None
+
+
 def _add_class_legend(fig: Figure) -> None:
     """Put one coloured patch per class under the figure."""
     handles = [
@@ -161,7 +209,7 @@ def _count_items(**named: Any) -> int:
 
 def show_overlays(
     images: Any,
-    masks: Any,
+    masks: Any = None,
     pred_masks: Any = None,
     titles: Sequence[str] | None = None,
     alpha: float = 0.5,
@@ -171,25 +219,30 @@ def show_overlays(
 
     Args:
         images: (N, H, W, 3) uint8 or float [0, 1] (or a list of (H, W, 3) images).
-        masks: (N, H, W, 1) or (N, H, W) true class indices 0..2.
+        masks: (N, H, W, 1) or (N, H, W) true class indices 0..2, or ``None`` for photos
+            without a true mask (e.g. your own photo in ``notebooks/06_evaluation.ipynb``).
         pred_masks: optional predicted class indices, same shape as ``masks``.
         titles: optional title per row, shown over the image.
         alpha: opacity of the mask colours.
         size: height in inches of one row.
 
     Returns:
-        The Figure: N × 2 axes (N × 3 with predictions) and a legend with the class names.
+        The Figure: N × 2 axes (N × 3 with predictions, one fewer without true masks) and a
+        legend with the class names.
 
     Raises:
         ValueError: the numbers of images, masks, predictions or titles differ, or bad values.
     """
     n = _count_items(images=images, masks=masks, pred_masks=pred_masks, titles=titles)
-    names = ["image", "true mask"] + (["predicted mask"] if pred_masks is not None else [])
+    names = ["image"] + (["true mask"] if masks is not None else [])
+    names += ["predicted mask"] if pred_masks is not None else []
     fig, axes = plt.subplots(
         n, len(names), figsize=(size * len(names), size * n + 0.4), squeeze=False
     )
     for i in range(n):
-        shown = [_check_image(images[i]), overlay_mask(images[i], masks[i], alpha)]
+        shown = [_check_image(images[i])]
+        if masks is not None:
+            shown.append(overlay_mask(images[i], masks[i], alpha))
         if pred_masks is not None:
             shown.append(overlay_mask(images[i], pred_masks[i], alpha))
         for ax, picture, name in zip(axes[i], shown, names, strict=True):
@@ -435,7 +488,7 @@ def plot_border_thickness(
     return fig
 
 
-# --- evaluation pictures (lesson 05) ---------------------------------------------------------
+# --- evaluation pictures (lesson 06) ---------------------------------------------------------
 
 #: Kinds of pixel in an error map, as seen from one class (the pet by default), in code order
 #: 0..4, with their Okabe–Ito colours. ``{name}`` is that class's name, ``{others}`` the other

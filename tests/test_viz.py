@@ -89,6 +89,54 @@ def test_show_overlays_has_image_truth_and_prediction_per_row_and_a_class_legend
     assert len(viz.show_overlays(images, masks).axes) == 6
 
 
+def test_show_overlays_without_truth_shows_photo_and_prediction():
+    images, preds = np.stack([IMAGE] * 2), np.stack([MASK] * 2)
+    fig = viz.show_overlays(images, pred_masks=preds)
+    assert [ax.get_title() for ax in fig.axes] == ["image", "predicted mask"] * 2
+    shown = fig.axes[1].get_images()[0].get_array()
+    np.testing.assert_array_equal(shown, viz.overlay_mask(IMAGE, MASK))
+    assert legend_labels(fig) == list(CLASS_NAMES)
+
+
+def test_read_photo_reads_rgb_at_its_own_size(tmp_path):
+    from PIL import Image
+
+    grey = np.arange(5 * 7, dtype=np.uint8).reshape(5, 7)
+    Image.fromarray(grey).save(tmp_path / "grey.png")  # a grayscale photo becomes RGB
+    photo = viz.read_photo(tmp_path / "grey.png")
+    assert photo.shape == (5, 7, 3) and photo.dtype == np.uint8
+    np.testing.assert_array_equal(photo[..., 1], grey)
+
+
+def test_read_photo_refuses_missing_files_non_images_and_upload_outside_colab(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No image file"):
+        viz.read_photo(tmp_path / "missing.jpg")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    with pytest.raises(ValueError, match="not an image"):
+        viz.read_photo(tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match="Colab"):
+        viz.read_photo("upload")
+
+
+def test_read_photo_uploads_on_colab(monkeypatch):
+    import io
+    import sys
+    import types
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.fromarray(IMAGE).save(png, format="PNG")
+    files = types.SimpleNamespace(upload=lambda: {"cat.png": png.getvalue()})
+    colab = types.SimpleNamespace(files=files)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google", types.SimpleNamespace(colab=colab))
+    np.testing.assert_array_equal(viz.read_photo("upload"), IMAGE)
+    files.upload = dict  # the user closed the dialog: nothing uploaded
+    with pytest.raises(ValueError, match="No file was uploaded"):
+        viz.read_photo("upload")
+
+
 def test_show_overlays_refuses_mismatched_counts():
     with pytest.raises(ValueError, match="one of each"):
         viz.show_overlays(np.stack([IMAGE] * 2), np.stack([MASK] * 3))
@@ -171,7 +219,7 @@ def test_plot_border_thickness_marks_the_median_and_skips_missing_borders():
         viz.plot_border_thickness([np.nan])
 
 
-# --- evaluation pictures (lesson 05) -----------------------------------------------------------
+# --- evaluation pictures (lesson 06) -----------------------------------------------------------
 
 # truth    prediction   seen from the pet (0): TP at (0, 0); FP at (0, 1); FN at (1, 0);
 # 0 1 1    0 0 2        background <-> border at (0, 2) and (1, 2); (1, 1) correct, not pet
