@@ -5,7 +5,8 @@
 - ``evaluate`` prints one JSON object with ``miou``, ``iou_per_class``, ``mean_dice``,
   ``pixel_accuracy`` and ``images``.
 - ``student``, ``new-lesson``, ``render`` and ``strip`` are the instructors' commands
-  (labutils.student, CONTRIBUTING.md).
+  (labutils.student, CONTRIBUTING.md); ``set-repo URL`` points a fork of the course at its
+  own repository (labutils.lessons.set_repo).
 
 Progress goes to stderr, results to stdout and files. Mistakes (bad arguments, a missing or
 incompatible model, an empty split) end with one line on stderr and a non-zero exit code.
@@ -152,7 +153,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(subparsers)
     _add_evaluate(subparsers)
     add_subcommands(subparsers)
+    _add_set_repo(subparsers)
     return parser
+
+
+def _add_set_repo(subparsers: argparse._SubParsersAction) -> None:
+    set_repo = subparsers.add_parser(
+        "set-repo",
+        help="point the course at another GitHub repository (REPO_URL, badges, Setup cells)",
+        description="Rewrite labutils.REPO_URL and every address of the old repository in "
+        "README.md, CONTRIBUTING.md, the lessons (Colab badges, Setup cells) and the lesson "
+        "template, e.g. after forking the course.",
+    )
+    set_repo.add_argument("url", help="https://github.com/OWNER/NAME")
+    set_repo.add_argument("--root", type=Path, default=Path("."), help="the checkout (default .)")
+    set_repo.set_defaults(func=_run_set_repo)
+
+
+def _run_set_repo(args: argparse.Namespace) -> int:
+    from labutils import lessons
+
+    changed = lessons.set_repo(args.url, args.root)
+    for path in changed:
+        print(f"rewrote {path}")
+    print(f"{len(changed)} files now point at {args.url}" if changed else "nothing to change")
+    return 0
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
@@ -331,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         The exit code: 0 on success, 1 on a reported error (argparse exits with 2 itself).
     """
     args = build_parser().parse_args(argv)
+    if args.command in ("train", "evaluate"):  # before anything imports TensorFlow
+        from labutils import env
+
+        env.quiet_tensorflow()  # silences its C++ start-up lines unless TF_CPP_MIN_LOG_LEVEL is set
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return args.func(args) or 0

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["data_dir", "setup_notebook"]
+__all__ = ["data_dir", "quiet_tensorflow", "setup_notebook"]
+
+#: The lines TensorFlow's C++ core writes while it starts (oneDNN, CUDA, CPU features). They
+#: come before absl's logging is initialised, so TF_CPP_MIN_LOG_LEVEL does not hide them.
+_STARTUP_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)"
+    r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "
+    r"|To enable the following instructions: )"
+)
 
 
 def data_dir() -> Path:
@@ -43,3 +56,46 @@ def setup_notebook(seed: int = 42) -> None:
     print(" · ".join(f"{k} {v}" for k, v in facts.items()))
     if not gpus:
         print("No GPU found: everything runs on the CPU, training is just slower.")
+
+
+def quiet_tensorflow() -> bool:
+    """Import TensorFlow and Keras without TensorFlow's C++ start-up lines.
+
+    Unless the user has set ``TF_CPP_MIN_LOG_LEVEL`` (then TensorFlow logs as they asked), it
+    is set to 2 (errors only) before TensorFlow is imported, and the start-up lines that the
+    variable cannot reach (absl's "All log messages before absl::InitializeLog()", oneDNN,
+    CUDA, CPU features) are dropped; anything else written meanwhile is passed on.
+
+    Returns:
+        True if the start-up was silenced, False if the user's setting was kept or
+        TensorFlow was already imported.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return False
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    with _dropping_stderr_lines(_STARTUP_LINE):
+        import keras  # noqa: F401 (loads TensorFlow's libraries, which log as they start)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # CUDA's start-up lines come now, not mid-run
+    return True
+
+
+@contextmanager
+def _dropping_stderr_lines(pattern: re.Pattern) -> Iterator[None]:
+    """Capture file descriptor 2 (where C++ writes) and replay the lines not matching."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            kept = [line for line in text.splitlines(True) if not pattern.match(line)]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()

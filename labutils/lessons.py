@@ -21,6 +21,7 @@ __all__ = [
     "new_lesson",
     "read_notebook",
     "render_html",
+    "set_repo",
     "strip_notebook",
     "write_notebook",
 ]
@@ -31,6 +32,8 @@ TEMPLATE = Path(__file__).resolve().parent / "templates" / "lesson.ipynb"
 _TOPIC = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 _LESSON = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 _TRANSIENT_CELL_METADATA = ("execution", "ExecuteTime")  # timings written by nbclient, Jupyter
+_GITHUB_REPO = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_REPO_URL_LINE = re.compile(r'^REPO_URL = "([^"]*)"$', re.M)
 
 
 def read_notebook(path: Path) -> dict:
@@ -223,3 +226,58 @@ def _execute_notebook(notebook: Path, ci_values: bool, timeout: int) -> tuple[ob
     except CellExecutionError as err:
         return nb, f"{err.ename}: {err.evalue}"
     return nb, None
+
+
+def set_repo(url: str, root: Path = Path(".")) -> list[Path]:
+    """Point a checkout of the course at another GitHub repository, e.g. an instructor's fork.
+
+    Rewrites ``REPO_URL`` in ``labutils/__init__.py`` and every address of the old repository
+    (plain and in its Colab form) in README.md, CONTRIBUTING.md, the lessons' badges and
+    Setup cells, and the lesson template. Only the addresses change: the files stay
+    byte-identical otherwise. Running it twice with the same address changes nothing.
+
+    Args:
+        url: the new repository, ``https://github.com/OWNER/NAME`` (a trailing ``/`` or
+            ``.git`` is dropped).
+        root: the checkout's top folder (the one with ``labutils/``).
+
+    Returns:
+        The files that changed.
+
+    Raises:
+        ValueError: ``url`` is not a GitHub repository address (Colab opens only those).
+        FileNotFoundError: ``root`` has no ``labutils/__init__.py`` with a ``REPO_URL``.
+    """
+    new = url.strip().removesuffix("/").removesuffix(".git")
+    if not _GITHUB_REPO.match(new):
+        raise ValueError(
+            f"{url!r} is not a GitHub repository address: give https://github.com/OWNER/NAME "
+            "(Colab's badges open notebooks from GitHub only)."
+        )
+    root = Path(root)
+    init = root / "labutils" / "__init__.py"
+    found = _REPO_URL_LINE.search(init.read_text(encoding="utf-8")) if init.is_file() else None
+    if found is None:
+        raise FileNotFoundError(
+            f"No REPO_URL in {init}: pass the checkout's top folder with --root."
+        )
+    old = found[1]
+    template = root / "labutils" / "templates" / TEMPLATE.name
+    files = [init, root / "README.md", root / "CONTRIBUTING.md", template]
+    files += sorted((root / "notebooks").glob("*.ipynb"))
+    changed = []
+    for path in (f for f in files if f.is_file()):
+        text = path.read_text(encoding="utf-8")
+        rewritten = _replace_repo(text, old, new)
+        if rewritten != text:
+            path.write_text(rewritten, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+def _replace_repo(text: str, old: str, new: str) -> str:
+    """Replace the repository ``old`` by ``new`` in ``text``, as written and in Colab's form."""
+    to_colab = ("https://github.com", "https://colab.research.google.com/github")
+    for before, after in ((old, new), (old.replace(*to_colab), new.replace(*to_colab))):
+        text = re.sub(re.escape(before) + r"(?![A-Za-z0-9_-])", after, text)
+    return text
