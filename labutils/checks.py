@@ -8,6 +8,7 @@ so every notebook still runs end to end.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -192,7 +193,7 @@ def _box_iou_problem(box_iou_fn: Callable[[Any, Any], float]) -> str | None:
         except Exception as error:  # the student's code: report it, don't crash the checker
             return (
                 f"for {description} {box_a} and {box_b} it raised "
-                f"{type(error).__name__}: {error}.{_box_iou_raise_diagnosis(error, box_a, box_b)}"
+                f"{_describe_error(error)}.{_box_iou_raise_diagnosis(error, box_a, box_b)}"
             )
         if np.size(got) != 1 or not np.issubdtype(np.asarray(got).dtype, np.number):
             return f"for {box_a} and {box_b} it returned {got!r:.60}: expected one number."
@@ -203,6 +204,14 @@ def _box_iou_problem(box_iou_fn: Callable[[Any, Any], float]) -> str | None:
                 f"expected {expected:.4f}.{_box_iou_diagnosis(float(got), box_a, box_b)}"
             )
     return None
+
+
+def _describe_error(error: Exception) -> str:
+    """One line naming an exception the student's code raised (TensorFlow's can be long)."""
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else ""
+    message = re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]$", "", message)[:200]  # TF's node names
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _zero_union(box_a: tuple, box_b: tuple) -> bool:
@@ -469,7 +478,10 @@ def _resize_problem(
 ) -> str | None:
     """What is wrong with ``resize_mask`` resizing the test trimap to ``size``, or ``None``."""
     source = _test_trimap()
-    result = np.asarray(resize_mask(source, size))
+    try:
+        result = np.asarray(resize_mask(source, size))
+    except Exception as error:  # the student's code: report it, don't crash the checker
+        return f"resizing a (45, 61, 1) uint8 mask to {size}, it raised {_describe_error(error)}."
     values = np.unique(result)
     if result.shape != (*size, 1):
         return f"for size {size} it returned shape {result.shape}; expected {(*size, 1)}."
@@ -499,6 +511,8 @@ def check_resize_mask(resize_mask: Callable[[Any, tuple[int, int]], Any] | None)
     hint = "look at the `method` argument of tf.image.resize: which method only copies pixels?"
     if resize_mask is None:
         return not_answered(exercise, hint)
+    if not callable(resize_mask):
+        return report(exercise, f"expected a function, got {type(resize_mask).__name__}.", hint)
     problem = _resize_problem(resize_mask, (18, 24)) or _resize_problem(resize_mask, (100, 130))
     return report(exercise, problem, hint)
 

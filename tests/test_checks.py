@@ -330,6 +330,26 @@ def test_check_resize_mask_not_answered(capsys):
 
 
 @pytest.mark.parametrize(
+    ("make_resize", "says"),
+    [
+        (lambda tf: lambda m, s: tf.image.resize(m, s, method="closest"), "raised ValueError"),
+        (
+            lambda tf: lambda m, s: tf.reshape(tf.image.resize(m, s), (s[0] + 1, s[1], 1)),
+            "raised InvalidArgumentError",
+        ),
+        (lambda tf: "nearest", "expected a function"),
+    ],
+    ids=["unknown method", "TensorFlow error", "not a function"],
+)
+def test_check_resize_mask_reports_a_function_that_raises_in_one_line(capsys, make_resize, says):
+    import tensorflow as tf
+
+    assert not checks.check_resize_mask(make_resize(tf))
+    problem = capsys.readouterr().out.splitlines()[0]  # the verdict line; the hint follows
+    assert problem.startswith("❌") and says in problem
+
+
+@pytest.mark.parametrize(
     ("steps", "verdict", "says"),
     [
         (["map", "cache", "shuffle", "batch", "prefetch"], True, "correct"),
