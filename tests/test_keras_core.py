@@ -3,7 +3,9 @@
 Lessons 01 and 03 show each keras-cv layer of the original lab next to its Keras-core
 equivalent (keras-cv is frozen: keras-team/keras-cv #2497). These tests hold the two to it:
 mask labels exact, resized with nearest neighbour, flipped with their images. They also pin
-the two Keras behaviours lesson 03 warns about, so that its prose fails here when Keras changes.
+what the lessons say about Keras (RandomErasing's settings in lesson 01; the in-place dict
+write and the gallery's num_classes in lesson 03), so that the prose fails here when Keras
+changes.
 """
 
 from pathlib import Path
@@ -95,3 +97,21 @@ def test_segmentation_gallery_needs_num_classes_to_paint_the_border(batch):
     explicit = draw(images, masks, num_classes=3, blend=False)
     assert np.allclose(inferred[border], images[border]), "3.15.1 leaves the border unpainted"
     assert not np.allclose(explicit[border], images[border]), "num_classes=3 paints it"
+
+
+def test_random_erasing_as_lesson_01_sets_it_erases_a_cutout_sized_black_box(examples):
+    """Lesson 01's RandomErasing(factor=(1, 1), scale=(0.04, 0.16), fill_value=0) always paints
+    one black rectangle with sides 0.2 to 0.4 of the photo's, like RandomCutout(0.2..0.4)."""
+    erase = keras.layers.RandomErasing(
+        factor=(1.0, 1.0), scale=(0.04, 0.16), fill_value=0, value_range=(0, 255), seed=42
+    )
+    for example in examples:
+        image = np.round(example["images"].numpy() * 255).astype(np.uint8) | 1  # no black pixel
+        erased = np.asarray(erase(image, training=True))  # (H, W, 3) float32
+        changed = np.any(erased != image, axis=-1)  # (H, W) bool
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        assert changed.any(), "factor=(1, 1) erases every time"
+        assert np.all(erased[changed] == 0), "fill_value=0 paints black"
+        assert changed[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].all(), "one rectangle"
+        for side, length in ((len(rows), image.shape[0]), (len(cols), image.shape[1])):
+            assert 0.2 * length - 2 <= side <= 0.4 * length + 2, (side, length)
