@@ -10,6 +10,7 @@ after every epoch, so evaluation never runs on the training clock.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -24,7 +25,7 @@ import numpy as np
 
 from benchmarks import measure
 from labutils import data, pipeline, training
-from labutils.models import any_image_size, build_unet
+from labutils.models import build_unet
 
 __all__ = ["CONFIGS", "EpochRecorder", "main", "original_model", "run_config"]
 
@@ -157,26 +158,46 @@ def _measure_step(model: keras.Model, train_ds: Any, settings: dict) -> tuple[di
     return peak, throughput
 
 
-def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) -> int:
-    """Add ``miou`` and ``iou_per_class`` to every snapshot; return the images scored.
+@functools.lru_cache(maxsize=4)
+def _eval_set(split: str, source: str, size: int, eval_size: int) -> Any:
+    """Batches of ``split``: images at ``size``², masks at ``eval_size``² (built once)."""
+    return pipeline.make_dataset(split, source, size, 32, shuffle=False, mask_size=eval_size)
 
-    Each snapshot sees the validation images at the side it trained at (as the original, a
-    64² model, sees 64² images); every prediction is scored at ``eval_size``².
+
+def _score(model: keras.Model, snapshot: dict, split: str, settings: dict) -> dict:
+    """Score a snapshot's weights on ``split`` at the model's own side, with labutils.metrics."""
+    ds = _eval_set(split, settings["data"], model.input_shape[1], settings["eval_size"])
+    model.load_weights(snapshot["path"])
+    return training.evaluate_model(model, ds)
+
+
+def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) -> dict:
+    """Score every snapshot on validation, then the one validation chose, once, on test.
+
+    Images are at the model's own side (64² for the original, 128² for the recommended
+    configuration, whose half-side epochs also validated at full size); every prediction is
+    compared with the truth at ``eval_size``². Adds ``miou`` and ``iou_per_class``
+    (validation) to every snapshot.
+
+    Returns:
+        ``images`` (validation and test counts) and ``test``: the chosen ``epoch`` and its
+        test ``miou`` and ``iou_per_class``.
     """
-    eval_sets: dict[int, Any] = {}
     for snapshot in snapshots:
-        size = snapshot["image_size"]
-        if size not in eval_sets:
-            eval_sets[size] = pipeline.make_dataset(
-                settings["val_split"], settings["data"], size, 32, shuffle=False,
-                mask_size=settings["eval_size"],
-            )  # fmt: skip
-        model.load_weights(snapshot.pop("path"))
-        with any_image_size(model):  # labutils.metrics, one confusion matrix
-            scores = training.evaluate_model(model, eval_sets[size])
-        snapshot["miou"] = scores["miou"]
-        snapshot["iou_per_class"] = scores["iou_per_class"]
-    return scores["images"]
+        scores = _score(model, snapshot, settings["val_split"], settings)
+        snapshot["miou"], snapshot["iou_per_class"] = scores["miou"], scores["iou_per_class"]
+    chosen = max(snapshots, key=lambda snapshot: snapshot["miou"])
+    test = _score(model, chosen, settings["test_split"], settings)
+    for snapshot in snapshots:
+        del snapshot["path"]
+    return {
+        "images": {"validation": scores["images"], "test": test["images"]},
+        "test": {
+            "epoch": chosen["epoch"],
+            "miou": test["miou"],
+            "iou_per_class": test["iou_per_class"],
+        },  # fmt: skip
+    }
 
 
 def run_config(name: str, settings: dict[str, Any]) -> dict[str, Any]:
@@ -184,13 +205,16 @@ def run_config(name: str, settings: dict[str, Any]) -> dict[str, Any]:
 
     Args:
         name: ``"original"`` or ``"recommended"``.
-        settings: ``data``, ``train_split``, ``val_split``, ``eval_size``, ``budget_minutes``,
+        settings: ``data``, ``train_split``, ``val_split``, ``test_split``, ``eval_size``,
+            ``budget_minutes``,
             ``width_fraction``, ``seed``, ``timing_repeats``, ``min_sample_s`` (throughput
             timing), ``matmul_size`` and ``matmul_sample_s`` (the peak).
 
     Returns:
-        ``recipe``, ``params``, ``images`` (train, validation), ``epochs`` (per epoch:
-        steps, training seconds, image side, validation mIoU and per-class IoU), ``train_seconds``,
+        ``recipe``, ``params``, ``images`` (train, validation, test), ``epochs`` (per epoch:
+        steps, training seconds, image side, validation mIoU and per-class IoU), ``test``
+        (the epoch with the best validation mIoU, scored once on the test split),
+        ``train_seconds``,
         ``peak_rss_mib`` (at the end of training), ``flops``, ``peak`` (float32 and bfloat16
         matmul GFLOP/s, measured just before the throughput) and ``throughput``.
 
@@ -206,13 +230,14 @@ def run_config(name: str, settings: dict[str, Any]) -> dict[str, Any]:
         model, recipe, (train_ds, train_images) = trainers[name](settings, source, recorder)
         peak_rss = measure.peak_rss_mib()
         peak, throughput = _measure_step(model, train_ds, settings)
-        val_images = _score_snapshots(model, recorder.snapshots, settings)
+        scored = _score_snapshots(model, recorder.snapshots, settings)
     return {
         "name": name,
         "recipe": recipe,
         "params": model.count_params(),
-        "images": {"train": train_images, "validation": val_images},
+        "images": {"train": train_images, **scored["images"]},
         "epochs": recorder.snapshots,
+        "test": scored["test"],
         "train_seconds": recorder.snapshots[-1]["seconds"],
         "peak_rss_mib": round(peak_rss, 1),
         "flops": measure.count_flops(model),

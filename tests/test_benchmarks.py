@@ -127,16 +127,17 @@ def test_epoch_recorder_stops_at_the_budget_and_saves_every_epoch(tmp_path):
     assert Path(recorder.snapshots[0]["path"]).is_file()
 
 
-def epochs(*pairs: tuple[float, float]) -> dict:
-    """A worker result holding only per-epoch (seconds, mIoU)."""
-    return {"epochs": [{"seconds": s, "miou": m} for s, m in pairs], "train_seconds": pairs[-1][0]}
+def epochs(*pairs: tuple[float, float], test_miou: float = 0.5) -> dict:
+    """A worker result holding only per-epoch (seconds, validation mIoU) and a test mIoU."""
+    return {"epochs": [{"seconds": s, "miou": m} for s, m in pairs], "train_seconds": pairs[-1][0],
+            "test": {"miou": test_miou}}  # fmt: skip
 
 
 def test_time_to_quality_compares_against_each_originals_best():
     runs = {
         "original x1": [epochs((300, 0.30), (600, 0.45))],
         "original x0.25": [epochs((100, 0.40), (200, 0.55), (300, 0.50))],
-        "recommended": [epochs((20, 0.50), (40, 0.56), (300, 0.70))],
+        "recommended": [epochs((20, 0.50), (40, 0.56), (300, 0.70), test_miou=0.68)],
     }
     settings = {"budget_minutes": 5, "eval_size": 128, "repeats": 1}
     summary = run.summarize_time_to_quality(runs, settings)
@@ -153,6 +154,7 @@ def test_time_to_quality_compares_against_each_originals_best():
         "best_miou": 0.70,
         "epochs": 3,
         "train_seconds": 300,
+        "test_miou": 0.68,
     }
 
 
@@ -194,7 +196,12 @@ def test_quick_run_writes_every_section_with_sane_values(tmp_path):
     results = json.loads(out.read_text())
     assert set(results["time_to_quality"]["originals"]) == {"original x1", "original x0.25"}
     recommended = results["runs"]["recommended"][0]["epochs"]
-    assert recommended[0]["image_size"] == 64  # the first 30 % at half the side, scored so
+    assert recommended[0]["image_size"] == 64  # the first 30 % trains at half the side
+    assert results["settings"]["val_split"] == "train[-8:]"  # validation from training photos
+    for config, [result] in results["runs"].items():
+        val_scores = [e["miou"] for e in result["epochs"]]
+        assert result["test"]["epoch"] == int(np.argmax(val_scores)) + 1, config
+        assert 0 <= result["test"]["miou"] <= 1 and result["images"]["test"] == 8
     for config in ("original x1", "original x0.25", "recommended"):
         throughput = results["throughput"][config]
         assert throughput["images_per_s"] > 0 and throughput["gflops"] > 0
@@ -207,3 +214,14 @@ def test_quick_run_writes_every_section_with_sane_values(tmp_path):
         assert results["pipeline"][route]["images_per_s"]["median"] > 0
         assert results["pipeline"]["ratio"][route] > 0
     assert results["ci_suite"] is None
+
+
+def test_full_run_follows_the_course_protocol():
+    for settings in (run.FULL, run.QUICK):
+        assert settings["val_split"].startswith("train"), "validation comes from training photos"
+        assert "test" in settings["test_split"]
+    assert (run.FULL["train_split"], run.FULL["val_split"], run.FULL["test_split"]) == (
+        data.TRAIN_SPLIT,
+        data.VAL_SPLIT,
+        data.TEST_SPLIT,
+    )
