@@ -1,5 +1,6 @@
 """Hygiene and anatomy of the lesson notebooks (nbmake executes them; this reads them)."""
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -76,3 +77,41 @@ def test_readme_lists_every_notebook_in_order_with_its_badge():
     for nb in NOTEBOOKS:
         assert colab_url(nb) in readme, f"README.md has the Colab badge of {nb.name}"
     assert all(url.startswith(REPO_URL) or "colab" in url for url in GITHUB.findall(readme))
+
+
+VALIDATION_NAME = re.compile(r"(^|_)VAL(IDATION)?(_\w+)?_SPLIT$")
+
+
+def validation_splits(cell: dict) -> dict[str, str]:
+    """Names like VAL_SPLIT in a Configuration cell and its mocks -> the split they hold."""
+    found = {}
+    for node in ast.walk(ast.parse(source(cell))):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and VALIDATION_NAME.search(target.id):
+                    found[target.id] = ast.unparse(node.value)
+    mocks = cell.get("metadata", {}).get("nbmake", {}).get("mock", {})
+    found.update({f"mock {k}": repr(v) for k, v in mocks.items() if VALIDATION_NAME.search(k)})
+    return found
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_lesson_validates_on_the_test_split(notebook):
+    configs = [c for c in cells(notebook) if source(c).startswith("# Configuration")]
+    for cell in configs:
+        for name, value in validation_splits(cell).items():
+            assert "test" not in value.lower(), (
+                f"{name} = {value}: validation chooses the model, so it must come from the "
+                "training photos (data.VAL_SPLIT), never from the test split"
+            )
+
+
+def test_the_protocol_check_catches_a_test_validation_split():
+    cell = {"source": 'VAL_SPLIT = "test"\nTRAIN_SPLIT = "train"', "metadata": {}}
+    assert validation_splits(cell) == {"VAL_SPLIT": "'test'"}
+    cell = {"source": "VAL_SPLIT = data.VAL_SPLIT", "metadata": {"nbmake": {"mock": {
+        "VAL_SPLIT": "test[:16]"}}}}  # fmt: skip
+    assert validation_splits(cell) == {
+        "VAL_SPLIT": "data.VAL_SPLIT",
+        "mock VAL_SPLIT": "'test[:16]'",
+    }
