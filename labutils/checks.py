@@ -20,7 +20,9 @@ __all__ = [
     "check_background_accuracy",
     "check_best_epoch",
     "check_box_iou",
+    "check_conv_block",
     "check_conv_parameters",
+    "check_down_block",
     "check_mask_box",
     "check_mask_disagreement",
     "check_masked_mean",
@@ -29,7 +31,9 @@ __all__ = [
     "check_precision",
     "check_receptive_field",
     "check_resize_mask",
+    "check_unet",
     "check_unet_output_shape",
+    "check_up_block",
     "check_worst_images",
     "not_answered",
     "report",
@@ -556,7 +560,7 @@ def check_pipeline_order(steps: Sequence[str] | None) -> Verdict:
     return report(exercise, problem, hint)
 
 
-# --- Lesson 04 (training a U-Net) ---------------------------------------------------------------
+# --- Lesson 04 (building a U-Net) ---------------------------------------------------------------
 
 
 def _as_shape(answer: Any) -> tuple | None:
@@ -573,7 +577,7 @@ def _as_shape(answer: Any) -> tuple | None:
 def check_unet_output_shape(
     answer: Any, batch_size: int, image_size: int, num_classes: int, depth: int = 3
 ) -> Verdict:
-    """Check the predicted shape of a U-Net's output on a batch (04_training_unet).
+    """Check the predicted shape of a U-Net's output on a batch (04_building_unet).
 
     Args:
         answer: the shape as a tuple of integers, e.g. ``(5, 96, 96, 4)``; ``None`` when not
@@ -616,7 +620,7 @@ def _same_shape(x: tuple, y: tuple) -> bool:
 def check_conv_parameters(
     answer: Any, kernel_size: int, in_channels: int, filters: int, skip_channels: int = 0
 ) -> Verdict:
-    """Check the number of parameters of a ``Conv2D`` layer with biases (04_training_unet).
+    """Check the number of parameters of a ``Conv2D`` layer with biases (04_building_unet).
 
     Args:
         answer: a whole number; ``None`` when not answered yet.
@@ -661,7 +665,7 @@ def _receptive_field(layers: Sequence[tuple[int, float]]) -> int:
 
 
 def check_receptive_field(answer: Any, layers: Sequence[tuple[int, float]]) -> Verdict:
-    """Check the receptive field of a stack of convolutions and poolings (04_training_unet).
+    """Check the receptive field of a stack of convolutions and poolings (04_building_unet).
 
     Args:
         answer: the side of the receptive field in input pixels; ``None`` when not answered.
@@ -694,6 +698,341 @@ def check_receptive_field(answer: Any, layers: Sequence[tuple[int, float]]) -> V
     otherwise = "that is not the receptive field of this stack."
     right = _receptive_field(layers)
     return report(exercise, _diagnose(value, right, mistakes, otherwise, np.equal), hint)
+
+
+#: What each kind of layer does in a U-Net block, for the hint when a student's layer is missing.
+_LAYER_HINTS = {
+    "InputLayer": "the model starts from keras.Input(shape=(image_size, image_size, 3)).",
+    "Conv2D": "each block has two 3×3 convolutions with padding='same' and ReLU; the filters "
+    "double at every level down (base_filters · 2**level).",
+    "BatchNormalization": "with batch_norm=True every convolution is followed by "
+    "BatchNormalization, then the ReLU: conv → BN → ReLU.",
+    "MaxPooling2D": "a down block ends with a 2×2 max-pooling; the map before it is the skip.",
+    "UpSampling2D": "an up block starts by up-sampling 2× (UpSampling2D(2)).",
+    "Concatenate": "the skip connection: Concatenate()([up_sampled, skip]), the encoder's map "
+    "of the same size.",
+    "Activation": "the head ends in softmax: one probability per class at every pixel.",
+}
+
+
+_INPUT_HINT = (
+    "build the input from the image side alone: keras.Input(shape=(image_size, image_size, 3)); "
+    "the original's img_size + (3,) adds a channel to a shape that already has one."
+)
+
+
+def _keras_kind(layer: Any) -> str:
+    """The Keras class a layer is or derives from (FusedBatchNormalization: BatchNormalization)."""
+    for cls in type(layer).__mro__:
+        if cls.__module__.startswith("keras"):
+            return cls.__name__
+    return type(layer).__name__
+
+
+def _layer_rows(model: Any) -> list[dict[str, Any]]:
+    """One row per layer: kind, output shape, parameters, activation, kernel, concatenated channels.
+
+    A separate ``Activation`` layer is folded into the layer before it when that one has none,
+    so ``Conv2D(..., activation="relu")`` and ``Conv2D`` + ``Activation("relu")`` read the same.
+    """
+    rows: list[dict[str, Any]] = []
+    for layer in model.layers:
+        kind = _keras_kind(layer)
+        activation = getattr(getattr(layer, "activation", None), "__name__", None)
+        if kind == "Activation" and rows and rows[-1]["activation"] in (None, "linear"):
+            rows[-1]["activation"] = activation
+            continue
+        inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+        rows.append({
+            "kind": kind,
+            "shape": tuple(layer.output.shape[1:]),
+            "params": layer.count_params(),
+            "activation": None if activation == "linear" else activation,
+            "kernel": getattr(layer, "kernel_size", None),
+            "concat": tuple(t.shape[-1] for t in inputs) if kind == "Concatenate" else None,
+        })  # fmt: skip
+    return rows
+
+
+def _describe(row: dict[str, Any]) -> str:
+    """``Conv2D 3×3 → (64, 64, 16), 432 parameters, relu``."""
+    kernel = f" {row['kernel'][0]}×{row['kernel'][1]}" if row["kernel"] else ""
+    concat = f" of {' + '.join(map(str, row['concat']))} channels" if row["concat"] else ""
+    activation = f", {row['activation']}" if row["activation"] else ""
+    return (
+        f"{row['kind']}{kernel}{concat} → {row['shape']}, {row['params']:,} parameters{activation}"
+    )
+
+
+def _row_hint(yours: dict[str, Any], theirs: dict[str, Any], is_head: bool) -> str:
+    """The hint for the first layer where a student's model differs from build_unet's."""
+    if yours["kind"] != theirs["kind"]:
+        return _LAYER_HINTS.get(theirs["kind"], "compare your layers with the list above.")
+    if theirs["kind"] == "InputLayer":
+        return _INPUT_HINT
+    if theirs["kind"] == "Conv2D":
+        filters = theirs["shape"][-1]
+        if is_head and yours["kernel"] != theirs["kernel"]:
+            return (
+                f"the head is a {theirs['kernel'][0]}×{theirs['kernel'][1]} convolution: "
+                "the U-Net paper classifies every pixel with a 1×1 convolution, not 3×3."
+            )
+        if yours["params"] == theirs["params"] + filters and yours["kernel"] == theirs["kernel"]:
+            return (
+                "a convolution followed by batch normalisation needs no bias "
+                "(use_bias=False): BN's β adds one per channel after it."
+            )
+        if yours["activation"] != theirs["activation"]:
+            return (
+                "with batch normalisation the ReLU comes after it: Conv2D (no activation) → "
+                "BatchNormalization → Activation('relu')."
+                if theirs["activation"] is None
+                else "every convolution of a block ends in a ReLU (the head in softmax)."
+            )
+        if yours["shape"][:2] != theirs["shape"][:2]:
+            return "use padding='same', so a convolution keeps the height and width."
+        if yours["shape"][-1] != theirs["shape"][-1]:
+            return "the filters double at every level down: base_filters · 2**level."
+    if theirs["kind"] == "Concatenate" and yours["concat"] == theirs["concat"][::-1]:
+        return (
+            "concatenate in the order [up_sampled, skip], as build_unet does, so that its "
+            "weights fit your model."
+        )
+    if theirs["kind"] == "Concatenate":
+        return "concatenate the up-sampled map with the skip of the same resolution."
+    return _LAYER_HINTS.get(theirs["kind"], "compare your layers with the list above.")
+
+
+def _first_difference(
+    yours: list[dict[str, Any]], theirs: list[dict[str, Any]], what: str
+) -> tuple[str, str] | None:
+    """``(problem, hint)`` at the first row where two layer lists differ, or ``None``."""
+    head = max((i for i, r in enumerate(theirs) if r["kind"] == "Conv2D"), default=-1)
+    for i in range(max(len(yours), len(theirs))):
+        if i >= len(yours):
+            return (
+                f"{what} stops after layer {i - 1}; build_unet goes on with layer {i}: "
+                f"{_describe(theirs[i])}.",
+                _LAYER_HINTS.get(theirs[i]["kind"], "compare your layers with the list above."),
+            )
+        if i >= len(theirs):
+            return (
+                f"{what} has more layers than build_unet's {len(theirs)}, from layer {i}: "
+                f"{_describe(yours[i])}.",
+                "build_unet's block is two convolutions; check for a layer added twice.",
+            )
+        if yours[i] != theirs[i]:
+            return (
+                f"layer {i} differs: yours is {_describe(yours[i])}; build_unet's is "
+                f"{_describe(theirs[i])}.",
+                _row_hint(yours[i], theirs[i], is_head=i == head),
+            )
+    return None
+
+
+def _call_student(fn: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a student's function; a raised error becomes a one-line ValueError."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 – any error of the student's code is reported
+        first_line = (str(error).strip().splitlines() or [""])[0][:200]
+        problem = ValueError(f"your {name} raised {type(error).__name__}: {first_line}")
+        problem.detail = str(error)  # the whole message, for a checker to diagnose
+        raise problem from None
+
+
+def _block_problem(
+    student: Callable[..., Any], name: str, build: Callable[..., Any], reference: Callable
+) -> tuple[str, str] | None:
+    """Build a student's block and build_unet's for both batch_norm values; compare the layers."""
+    for batch_norm in (False, True):
+        try:
+            model = build(student, batch_norm)
+        except Exception as error:  # noqa: BLE001 – Keras refusing the student's graph
+            first_line = (str(error).strip().splitlines() or [""])[0][:200]
+            return first_line, "run your function on a keras.Input to see the full error."
+        if isinstance(model, tuple):  # a problem found while building
+            return model
+        theirs = reference(batch_norm)
+        yours = [r for r in _layer_rows(model) if r["kind"] != "InputLayer"]
+        found = _first_difference(yours, theirs, f"your {name}")
+        if found is not None:
+            problem, hint = found
+            return f"with batch_norm={batch_norm}, {problem}", hint
+    return None
+
+
+def _reference_rows(batch_norm: bool, start: str, stop: str | None) -> list[dict[str, Any]]:
+    """Rows of a one-level build_unet (8×8, 6 filters), from the first ``start`` to ``stop``."""
+    from labutils.models import build_unet
+
+    rows = _layer_rows(build_unet(image_size=8, base_filters=6, depth=1, batch_norm=batch_norm))
+    begin = next(i for i, r in enumerate(rows) if r["kind"] == start)
+    end = next((i for i, r in enumerate(rows) if i > begin and r["kind"] == stop), None)
+    return rows[begin:] if end is None else rows[begin : end + (stop == "MaxPooling2D")]
+
+
+def _student_model(inputs: Any, outputs: Any, name: str) -> Any:
+    """``keras.Model(inputs, outputs)``, or a ValueError when outputs are not Keras tensors."""
+    import keras
+
+    if not all(isinstance(t, keras.KerasTensor) for t in outputs):
+        got = ", ".join(type(t).__name__ for t in outputs)
+        raise ValueError(f"your {name} should return Keras tensors (layer outputs), got {got}.")
+    return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0])
+
+
+def check_conv_block(conv_block: Callable[..., Any] | None) -> Verdict:
+    """Check a student's ``conv_block(x, filters, batch_norm)`` (04_building_unet).
+
+    Args:
+        conv_block: the student's function, ``None`` when not answered yet.
+
+    Returns:
+        Whether it builds build_unet's layers (two 3×3 'same' convolutions with ReLU; conv →
+        BN → ReLU without a bias when ``batch_norm``), with the same output shapes and
+        parameters; prints the first differing layer and a hint.
+    """
+    import keras
+
+    exercise = "Exercise 4 (convolution block)"
+    hint = "two Conv2D(filters, 3, padding='same'), each followed by a ReLU."
+    if conv_block is None:
+        return not_answered(exercise, hint)
+
+    def build(fn: Callable[..., Any], batch_norm: bool) -> Any:
+        inputs = keras.Input((8, 8, 3))
+        outputs = _call_student(fn, "conv_block", inputs, 6, batch_norm=batch_norm)
+        return _student_model(inputs, [outputs], "conv_block")
+
+    def reference(batch_norm: bool) -> list[dict[str, Any]]:
+        return _reference_rows(batch_norm, "Conv2D", "MaxPooling2D")[:-1]
+
+    found = _block_problem(conv_block, "conv_block", build, reference)
+    return report(exercise, *(found or (None, hint)))
+
+
+def check_down_block(down_block: Callable[..., Any] | None) -> Verdict:
+    """Check a student's ``down_block(x, filters, batch_norm)`` (04_building_unet).
+
+    Args:
+        down_block: the student's function, ``None`` when not answered yet.
+
+    Returns:
+        Whether it returns ``(skip, pooled)``: the convolution block's output and that output
+        max-pooled 2×2, with build_unet's layers; prints what differs and a hint.
+    """
+    import keras
+
+    exercise = "Exercise 5 (down block)"
+    hint = "conv_block, then MaxPooling2D(2); return both maps: (skip, pooled)."
+    if down_block is None:
+        return not_answered(exercise, hint)
+
+    def build(fn: Callable[..., Any], batch_norm: bool) -> Any:
+        inputs = keras.Input((8, 8, 3))
+        result = _call_student(fn, "down_block", inputs, 6, batch_norm=batch_norm)
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            return (
+                f"down_block should return two maps (skip, pooled), got {type(result).__name__}.",
+                "the decoder needs the map before the pooling: return it too.",
+            )
+        model = _student_model(inputs, list(result), "down_block")
+        shapes = [tuple(t.shape[1:3]) for t in result]
+        if shapes != [(8, 8), (4, 4)]:
+            return (
+                f"on an 8×8 input it returned maps of {shapes[0]} and {shapes[1]}; expected the "
+                "skip at (8, 8) first, then the pooled map at (4, 4).",
+                "return (skip, pooled) in that order, the skip taken before MaxPooling2D.",
+            )
+        return model
+
+    def reference(batch_norm: bool) -> list[dict[str, Any]]:
+        return _reference_rows(batch_norm, "Conv2D", "MaxPooling2D")
+
+    found = _block_problem(down_block, "down_block", build, reference)
+    return report(exercise, *(found or (None, hint)))
+
+
+def check_up_block(up_block: Callable[..., Any] | None) -> Verdict:
+    """Check a student's ``up_block(x, skip, filters, batch_norm)`` (04_building_unet).
+
+    Args:
+        up_block: the student's function, ``None`` when not answered yet.
+
+    Returns:
+        Whether it up-samples ``x`` 2×, concatenates ``[up_sampled, skip]`` and applies the
+        convolution block, with build_unet's layers; prints what differs and a hint.
+    """
+    import keras
+
+    exercise = "Exercise 6 (up block with its skip connection)"
+    hint = "UpSampling2D(2), then Concatenate()([up_sampled, skip]), then conv_block."
+    if up_block is None:
+        return not_answered(exercise, hint)
+
+    def build(fn: Callable[..., Any], batch_norm: bool) -> Any:
+        inputs, skip = keras.Input((4, 4, 12)), keras.Input((8, 8, 6))
+        outputs = _call_student(fn, "up_block", inputs, skip, 6, batch_norm=batch_norm)
+        return _student_model([inputs, skip], [outputs], "up_block")
+
+    def reference(batch_norm: bool) -> list[dict[str, Any]]:
+        return _reference_rows(batch_norm, "UpSampling2D", None)[:-1]  # without the head
+
+    found = _block_problem(up_block, "up_block", build, reference)
+    return report(exercise, *(found or (None, hint)))
+
+
+#: The configurations the U-Net checker builds: (description, unet's keyword arguments).
+_UNET_CASES = (
+    ("its defaults (the original lab's U-Net, 64×64)", {}),
+    ("image_size=32, base_filters=4, depth=2", dict(image_size=32, base_filters=4, depth=2)),
+    (
+        "image_size=32, num_classes=4, base_filters=4, depth=3, batch_norm=True",
+        dict(image_size=32, num_classes=4, base_filters=4, depth=3, batch_norm=True),
+    ),
+)
+_UNET_DEFAULTS = dict(image_size=64, num_classes=3, base_filters=64, depth=3, batch_norm=False)
+
+
+def check_unet(unet: Callable[..., Any] | None) -> Verdict:
+    """Check a student's U-Net against ``models.build_unet(..., head_kernel=1)`` (04_building_unet).
+
+    ``unet(image_size=64, num_classes=3, base_filters=64, depth=3, batch_norm=False)`` is built
+    with its defaults and two smaller configurations; for each, its layers (kind, output shape,
+    parameters, activation) are compared one by one with build_unet's.
+
+    Args:
+        unet: the student's function, ``None`` when not answered yet.
+
+    Returns:
+        Whether every layer agrees; prints the first differing layer of the first
+        configuration that differs, both parameter counts, and a hint.
+    """
+    from labutils.models import build_unet
+
+    exercise = "Exercise 7 (the whole U-Net)"
+    hint = "down blocks, a bottleneck conv_block, up blocks with their skips, a 1×1 softmax head."
+    if unet is None:
+        return not_answered(exercise, hint)
+    for description, kwargs in _UNET_CASES:
+        try:
+            model = _call_student(unet, "unet", **kwargs)
+            if not hasattr(model, "layers"):
+                got = type(model).__name__
+                raise ValueError(f"your unet should return a keras.Model, got {got}.")
+        except ValueError as error:
+            detail = getattr(error, "detail", "")  # a Conv2D refusing (None, S, S, 1, 3)?
+            five_d = "ndim=5" in detail or re.search(r"\(None(, \d+){4}\)", detail) is not None
+            return report(exercise, f"with {description}: {error}", _INPUT_HINT if five_d else hint)
+        reference = build_unet(**{**_UNET_DEFAULTS, **kwargs}, head_kernel=1)
+        found = _first_difference(_layer_rows(model), _layer_rows(reference), "your unet")
+        if found is not None:
+            problem, row_hint = found
+            counts = f"(parameters: yours {model.count_params():,}, build_unet's "
+            counts += f"{reference.count_params():,})"
+            return report(exercise, f"with {description}, {problem} {counts}", row_hint)
+    return report(exercise, None, hint)
 
 
 # --- Lesson 05 (training a U-Net) ---------------------------------------------------------------

@@ -478,6 +478,133 @@ def test_check_receptive_field_agrees_with_the_gradient_of_a_linear_stack(capsys
     assert checks.check_receptive_field(int(rows.max() - rows.min() + 1), STACK)
 
 
+# --- Lesson 04 (building a U-Net): the blocks, written as a student would --------------------
+
+
+def conv_block(x, filters, batch_norm=False, bias=None, relu_first=False, convs=2):
+    from keras import layers
+
+    for _ in range(convs):
+        if batch_norm:
+            relu = "relu" if relu_first else None
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=bool(bias), activation=relu)(x)
+            x = layers.BatchNormalization(momentum=0.9)(x)
+            if not relu_first:
+                x = layers.Activation("relu")(x)
+        else:
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    return x
+
+
+def down_block(x, filters, batch_norm=False):
+    from keras import layers
+
+    skip = conv_block(x, filters, batch_norm)
+    return skip, layers.MaxPooling2D(2)(skip)
+
+
+def up_block(x, skip, filters, batch_norm=False, skip_first=False, with_skip=True):
+    from keras import layers
+
+    x = layers.UpSampling2D(2)(x)
+    if with_skip:
+        x = layers.Concatenate()([skip, x] if skip_first else [x, skip])
+    return conv_block(x, filters, batch_norm)
+
+
+def make_unet(head=1, head_activation=False, double=True, input_shape=None):
+    """A student's unet(); the keywords plant one known mistake."""
+    import keras
+    from keras import layers
+
+    def unet(image_size=64, num_classes=3, base_filters=64, depth=3, batch_norm=False):
+        inputs = keras.Input(shape=input_shape or (image_size, image_size, 3))
+        x, skips = inputs, []
+        for level in range(depth):
+            skip, x = down_block(x, base_filters * (2**level if double else 1), batch_norm)
+            skips.append(skip)
+        x = conv_block(x, base_filters * 2**depth, batch_norm)
+        for level in reversed(range(depth)):
+            x = up_block(x, skips[level], base_filters * 2**level, batch_norm)
+        if head_activation:  # the softmax inside the head: the same model
+            outputs = layers.Conv2D(num_classes, head, padding="same", activation="softmax")(x)
+        else:
+            x = layers.Conv2D(num_classes, head, padding="same")(x)
+            outputs = layers.Activation("softmax")(x)
+        return keras.Model(inputs, outputs)
+
+    return unet
+
+
+def test_block_checkers_accept_the_right_blocks(capsys):
+    assert checks.check_conv_block(conv_block)
+    assert checks.check_down_block(down_block)
+    assert checks.check_up_block(up_block)
+    assert capsys.readouterr().out.count("correct") == 3
+
+
+@pytest.mark.parametrize("form", [{}, {"head_activation": True}])
+def test_check_unet_accepts_a_right_unet_with_the_softmax_in_or_after_the_head(capsys, form):
+    assert checks.check_unet(make_unet(**form))
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "checker",
+    [checks.check_conv_block, checks.check_down_block, checks.check_up_block, checks.check_unet],
+)
+def test_u_net_checkers_say_not_answered(capsys, checker):
+    assert not checker(None)
+    assert "not answered yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("checker", "answer", "says"),
+    [
+        (checks.check_conv_block, lambda x, f, batch_norm=False: conv_block(x, f, batch_norm, True),
+         "needs no bias (use_bias=False)"),
+        (checks.check_conv_block,
+         lambda x, f, batch_norm=False: conv_block(x, f, batch_norm, relu_first=True),
+         "the ReLU comes after it"),
+        (checks.check_conv_block, lambda x, f, batch_norm=False: conv_block(x, f, convs=1),
+         "stops after layer 0"),
+        (checks.check_conv_block, lambda x, f, batch_norm=False: 1 / 0,
+         "raised ZeroDivisionError"),
+        (checks.check_conv_block, lambda x, f, batch_norm=False: np.zeros(3),
+         "should return Keras tensors"),
+        (checks.check_down_block, lambda x, f, batch_norm=False: down_block(x, f, batch_norm)[1],
+         "should return two maps"),
+        (checks.check_down_block,
+         lambda x, f, batch_norm=False: down_block(x, f, batch_norm)[::-1],
+         "expected the skip at (8, 8) first"),
+        (checks.check_up_block,
+         lambda x, s, f, batch_norm=False: up_block(x, s, f, batch_norm, skip_first=True),
+         "in the order [up_sampled, skip]"),
+        (checks.check_up_block,
+         lambda x, s, f, batch_norm=False: up_block(x, s, f, batch_norm, with_skip=False),
+         "the skip connection: Concatenate()"),
+        (checks.check_unet, make_unet(head=3), "the U-Net paper classifies every pixel with a 1×1"),
+        (checks.check_unet, make_unet(input_shape=(64, 64, 1, 3)),
+         "img_size + (3,) adds a channel"),
+        (checks.check_unet, make_unet(double=False), "the filters double at every level"),
+        (checks.check_unet, lambda image_size=(256, 256, 1), **kwargs: image_size + (3,),
+         "should return a keras.Model"),
+    ],
+)  # fmt: skip
+def test_u_net_checkers_name_the_usual_mistakes(capsys, checker, answer, says):
+    assert not checker(answer)
+    out = capsys.readouterr().out
+    assert "❌" in out and says in out
+
+
+def test_check_unet_names_the_first_differing_layer_and_both_parameter_counts(capsys):
+    assert not checks.check_unet(make_unet(head=3))
+    out = capsys.readouterr().out
+    # the original's defaults: 24 layers, then its 3×3 head (3·3·64·3 + 3 = 1,731 parameters)
+    assert "layer 24 differs" in out and "1,731 parameters" in out and "195 parameters" in out
+    assert "yours 7,784,579, build_unet's 7,783,043" in out
+
+
 # --- Lesson 05 (training) -------------------------------------------------------------------------
 
 HISTORY = {  # epoch 3 has the best val_miou, epoch 2 the lowest val_loss, epoch 4 the best miou
