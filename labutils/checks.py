@@ -1070,7 +1070,7 @@ def check_best_epoch(answer: Any, history: Any) -> Verdict:
     return report(exercise, f"epoch {int(value)} is {problem}.", hint)
 
 
-# --- Lesson 05 (evaluation) ----------------------------------------------------------------------
+# --- Lesson 06 (evaluation) ----------------------------------------------------------------------
 
 
 def _same_values(x: np.ndarray, y: Any) -> bool:
@@ -1080,7 +1080,7 @@ def _same_values(x: np.ndarray, y: Any) -> bool:
 
 
 def check_precision(answer: Any, cm: Any) -> Verdict:
-    """Check the precision of every class, computed from a confusion matrix (05_evaluation).
+    """Check the precision of every class, computed from a confusion matrix (06_evaluation).
 
     Args:
         answer: (C,) one precision per class, in class order; ``None`` when not answered yet.
@@ -1116,7 +1116,7 @@ def check_precision(answer: Any, cm: Any) -> Verdict:
 
 
 def check_worst_images(answer: Any, ious: Any, k: int = 5) -> Verdict:
-    """Check the indices of the k images with the lowest IoU, worst first (05_evaluation).
+    """Check the indices of the k images with the lowest IoU, worst first (06_evaluation).
 
     Args:
         answer: k image indices (array or list of integers); ``None`` when not answered yet.

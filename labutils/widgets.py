@@ -6,7 +6,7 @@ directly, so a headless run (CI, a static render) shows a result too.
 
 * IoU playground (lesson 02): move and resize a predicted mask over the true one and watch
   IoU, Dice and pixel accuracy change.
-* Prediction stepper (lesson 05): step through a model's predictions, optionally worst first,
+* Prediction stepper (lesson 06): step through a model's predictions, optionally worst first,
   each shown as image, truth, prediction and error map with its mean IoU
   (``viz.plot_prediction_errors``).
 """
@@ -169,7 +169,7 @@ def iou_playground(truth_mask: Any) -> ipywidgets.interactive:
 
 
 # ---------------------------------------------------------------------------------------------
-# Prediction stepper (lesson 05)
+# Prediction stepper (lesson 06)
 # ---------------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
-"""The prediction stepper of lesson 05 in a real browser: JupyterLab driven by headless Chromium.
+"""The prediction stepper of lesson 06 in a real browser: JupyterLab driven by headless Chromium.
 
-The test writes a small notebook holding the widget part of lesson 05 (synthetic examples, a
+The test writes a small notebook holding the widget part of lesson 06 (synthetic examples, a
 "model" that shifts each true mask further, ``widgets.prediction_stepper``), starts JupyterLab
 on 127.0.0.1, opens the notebook in Debian's Chromium through Playwright (no browser download),
 runs all cells from the *Run* menu, then clicks *Next ▶* and moves the slider, checking each

@@ -639,7 +639,7 @@ def test_check_best_epoch_names_the_last_epoch_and_the_lowest_loss(capsys):
     assert "lowest validation loss" in capsys.readouterr().out
 
 
-# --- Lesson 05 ------------------------------------------------------------------------------------
+# --- Lesson 06 (evaluation) -----------------------------------------------------------------------
 
 CM_05 = np.array([[50, 5, 10], [2, 300, 20], [8, 15, 30]])  # rows = truth, columns = prediction
 PRECISION_05 = np.array([50 / 60, 300 / 320, 30 / 60])
