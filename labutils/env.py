@@ -39,8 +39,9 @@ def data_dir() -> Path:
 def setup_notebook(seed: int = 42) -> None:
     """Seed every random generator and print the versions and device in use.
 
-    Warns (never fails) when there is no GPU.
+    Warns (never fails) when there is no GPU. TensorFlow starts quietly (:func:`quiet_tensorflow`).
     """
+    quiet_tensorflow()  # TensorFlow's C++ start-up lines, unless TF_CPP_MIN_LOG_LEVEL is set
     import keras  # imported here so that importing labutils stays cheap
     import tensorflow as tf
 

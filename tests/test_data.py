@@ -374,3 +374,80 @@ def test_real_folder_slices_mix_breeds_like_tfds():
     first = [ex["file_name"] for ex in _load_quietly("test[:5]", f"folder:{REAL}")]
     again = [ex["file_name"] for ex in _load_quietly("test[:5]", f"folder:{REAL}")]
     assert [f.numpy() for f in first] == [f.numpy() for f in again], "the order is deterministic"
+
+
+# --- the tfds source through TFDS's own mock (tfds.testing.mock_data): no download -----------
+
+TFDS_SIZES = {"train": 3680, "test": 3669}  # the official split sizes, in the mock's metadata
+
+
+@pytest.fixture
+def mocked_tfds(tmp_path):
+    """A tfds DataSource whose tfds.builder / as_dataset are TFDS's mocks, with real metadata."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    builder = tfds.builder("oxford_iiit_pet", data_dir=tmp_path / "metadata")
+    splits = [
+        tfds.core.SplitInfo(name=n, shard_lengths=[k], num_bytes=0) for n, k in TFDS_SIZES.items()
+    ]
+    builder.info.set_splits(tfds.core.SplitDict(splits))
+    Path(builder.data_dir).mkdir(parents=True)
+    builder.info.write_to_directory(builder.data_dir)  # dataset_info.json, features.json
+    with (
+        warnings.catch_warnings(),
+        tfds.testing.mock_data(num_examples=3, data_dir=str(tmp_path / "metadata")),
+    ):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield data.DataSource("tfds", tmp_path / "tfds", "tfds (mocked)")
+    assert not (tmp_path / "tfds").exists(), "the mocked tfds source downloaded nothing"
+
+
+def test_tfds_source_has_the_folder_sources_element_spec(mocked_tfds, faulty_folder):
+    from_tfds = data.load_pets(data.TRAIN_SPLIT, mocked_tfds)
+    from_folder = _load_quietly(data.TRAIN_SPLIT, f"folder:{faulty_folder}")
+    assert from_tfds.element_spec == from_folder.element_spec
+    example = next(iter(from_tfds))  # one of TFDS's fake examples, through our code path
+    assert example["image"].shape[-1] == 3 and example["segmentation_mask"].shape[-1] == 1
+    assert len(from_tfds) == 3
+
+
+def test_tfds_source_batches_like_the_folder_source(mocked_tfds, faulty_folder):
+    from labutils import pipeline
+
+    specs = [
+        pipeline.make_dataset(
+            data.VAL_SPLIT, source, 32, 2, shuffle=False, cache=False
+        ).element_spec
+        for source in (mocked_tfds, data.DataSource("folder", faulty_folder, "folder"))
+    ]
+    assert specs[0] == specs[1]
+
+
+@pytest.mark.parametrize(
+    "split", [data.TRAIN_SPLIT, data.VAL_SPLIT, data.TEST_SPLIT, "train[:50%]+test[50%:]"]
+)
+def test_tfds_source_hands_the_split_to_tfds_unchanged(mocked_tfds, faulty_folder, split):
+    from unittest import mock
+
+    import tensorflow_datasets as tfds
+
+    mocked = tfds.core.DatasetBuilder.as_dataset
+    with mock.patch.object(tfds.core.DatasetBuilder, "as_dataset", autospec=True,
+                           side_effect=mocked) as as_dataset:  # fmt: skip
+        data.load_pets(split, mocked_tfds)
+    assert as_dataset.call_args.kwargs["split"] == split
+    _load_quietly(split, f"folder:{faulty_folder}")  # the folder source takes it too
+
+
+@pytest.mark.parametrize("split", ["validation", "train[::2]", "train[", "tests"])
+def test_tfds_and_folder_sources_refuse_bad_splits_alike(mocked_tfds, faulty_folder, split):
+    messages = []
+    for source in (mocked_tfds, f"folder:{faulty_folder}"):
+        with pytest.raises(ValueError) as error:
+            _load_quietly(split, source)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] and split in messages[0]
+
+
+def test_tfds_source_refuses_slices_beyond_the_official_sizes(mocked_tfds):
+    with pytest.raises(ValueError, match="'train' has 3680"):
+        data.load_pets("train[4000:]", mocked_tfds)
