@@ -701,3 +701,105 @@ def test_check_worst_images_accepts_any_order_among_ties(capsys):
     ious = [0.5, 0.1, 0.1, 0.9]
     assert checks.check_worst_images([2, 1], ious, k=2)
     assert checks.check_worst_images([1, 2], ious, k=2)
+
+
+# --- lesson 07: detection ------------------------------------------------------------------------
+
+HEADS_07 = np.array([[0.1, 0.2, 0.5, 0.6], [0, 0, 0, 0], [0.3, 0.1, 0.9, 0.7]])  # yxyx, one missing
+RIGHT_HEADS_07 = np.array([[0.2, 0.1, 0.6, 0.5], [0.1, 0.3, 0.7, 0.9]])
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        (RIGHT_HEADS_07, True, "correct"),
+        (RIGHT_HEADS_07.astype(np.float32), True, "correct"),
+        (HEADS_07[[0, 2]], False, "still [y_min, x_min, y_max, x_max]"),
+        (HEADS_07[:, [1, 0, 3, 2]], False, "rows of zeros"),
+        (
+            np.hstack([RIGHT_HEADS_07[:, :2], RIGHT_HEADS_07[:, 2:] - RIGHT_HEADS_07[:, :2]]),
+            False,
+            "(x, y, width, height)",
+        ),
+        (RIGHT_HEADS_07[:1], False, "expected 2 boxes"),
+        (None, False, "not answered yet"),
+    ],
+)
+def test_check_head_boxes(capsys, answer, verdict, says):
+    assert bool(checks.check_head_boxes(answer, HEADS_07)) is verdict
+    assert says in capsys.readouterr().out
+
+
+def giou_right(a, b):
+    from labutils import detection
+
+    return detection.box_giou(a, b)
+
+
+def iou_only(a, b):
+    return metrics.box_iou(a, b)
+
+
+def giou_loss(a, b):
+    return 1 - giou_right(a, b)
+
+
+def giou_with_intersection(a, b):
+    hull = np.prod(np.maximum(a[2:], b[2:]) - np.minimum(a[:2], b[:2]))
+    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
+    return metrics.box_iou(a, b) - (hull - inter) / hull
+
+
+def giou_crashes(a, b):
+    raise ZeroDivisionError("division by zero")
+
+
+@pytest.mark.parametrize(
+    ("fn", "verdict", "says"),
+    [
+        (giou_right, True, "correct"),
+        (iou_only, False, "plain IoU"),
+        (giou_loss, False, "GIoU *loss*"),
+        (giou_with_intersection, False, "not (C − intersection) / C"),
+        (giou_crashes, False, "raised ZeroDivisionError"),
+        (lambda a, b: [1, 2], False, "one number"),
+        (None, False, "not answered yet"),
+    ],
+)
+def test_check_giou(capsys, fn, verdict, says):
+    assert bool(checks.check_giou(fn)) is verdict
+    assert says in capsys.readouterr().out
+
+
+IOUS_07 = np.array([0.9, 0.8, 0.6, 0.3, 0.76, 0.95])
+SCORES_07 = np.array([0.9, 0.4, 0.8, 0.7, 0.2, 0.6])
+# kept (score >= 0.5): 0, 2, 3, 5; hits (IoU >= 0.75) among them: 0, 5 -> precision 2/4, recall 2/6
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "says"),
+    [
+        ((0.5, 1 / 3), True, "correct"),
+        (np.array([0.5, 1 / 3]), True, "correct"),
+        ((1 / 3, 0.5), False, "swapped"),
+        ((4 / 6, 4 / 6), False, "every detection was counted"),
+        ((0.5, 0.5), False, "not by the detections kept"),
+        ((0.4, 0.3), False, "not the precision and recall"),
+        (0.5, False, "two numbers"),
+        (None, False, "not answered yet"),
+    ],
+)
+def test_check_precision_recall(capsys, answer, verdict, says):
+    result = checks.check_precision_recall(answer, IOUS_07, SCORES_07, 0.75, 0.5)
+    assert bool(result) is verdict
+    assert says in capsys.readouterr().out
+
+
+def test_check_precision_recall_agrees_with_labutils_detection():
+    from labutils import detection
+
+    truth = np.tile([[0.0, 0.0, 1.0, 1.0]], (len(IOUS_07), 1))
+    preds = np.hstack([np.zeros((len(IOUS_07), 2)), np.ones((len(IOUS_07), 1)), IOUS_07[:, None]])
+    # each box is the truth's lower part, IoU = its height
+    expected = detection.precision_recall(truth, preds, SCORES_07, 0.75, min_score=0.5)
+    assert checks.check_precision_recall(expected, IOUS_07, SCORES_07, 0.75, 0.5)
