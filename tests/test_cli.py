@@ -152,3 +152,36 @@ def test_module_entry_point_reports_errors_in_one_line(tmp_path: Path):
         f"error: No model file at {missing}: train one with 'python -m labutils train "
         "--out MODEL.keras' first."
     ]
+
+
+# --- a quiet start: no TensorFlow C++ start-up lines unless TF_CPP_MIN_LOG_LEVEL is set ------
+STARTUP_NOISE = ("absl::InitializeLog", "oneDNN custom operations", "cuda", "cpu_feature_guard")
+
+
+def run_cli(args: list[str], log_level: str | None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if log_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = log_level
+    return subprocess.run([sys.executable, "-m", "labutils", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def test_train_starts_quietly_and_shows_progress(tmp_path: Path):
+    run = run_cli([*TINY_TRAIN, "--out", str(tmp_path / "quiet.keras")], log_level=None)
+    assert run.returncode == 0, run.stderr[-2000:]
+    noise = [line for line in run.stderr.splitlines() if any(n in line for n in STARTUP_NOISE)]
+    assert not noise, noise
+    assert "images decoded" in run.stderr  # decoding progress
+    assert "epoch 1:" in run.stderr and "val_miou" in run.stderr  # one line per epoch
+    assert "Saved the model" in run.stderr
+
+
+def test_a_users_tf_cpp_min_log_level_is_respected(trained: Path):
+    args = ["evaluate", "--model", str(trained), "--data", "synthetic", "--split", "test[:2]"]
+    run = run_cli(args, log_level="0")  # the user asked for everything
+    assert run.returncode == 0, run.stderr[-2000:]
+    if not any(n in run.stderr for n in STARTUP_NOISE):
+        pytest.skip("this TensorFlow build prints no start-up lines at all")
+    assert json.loads(run.stdout)["images"] == 2
