@@ -635,6 +635,14 @@ def coco_average_precision(true_boxes: object, pred_boxes: object, scores: objec
 # --- instances: several pets in one picture --------------------------------------------------
 
 
+def _largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 8-connected blob of a bool mask (drops crumbs left by resizing)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    if count <= 2:
+        return mask
+    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
 def _cut_out_pet(index: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic scene ``index``'s pet cropped to its box and scaled to ``height`` rows."""
     from labutils import synthetic  # only this function needs the generator
@@ -645,7 +653,17 @@ def _cut_out_pet(index: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     width = max(1, round((x1 - x0) * height / (y1 - y0)))
     image = cv2.resize(scene["image"][y0:y1, x0:x1], (width, height), interpolation=cv2.INTER_AREA)
     mask = cv2.resize(pet[y0:y1, x0:x1].astype(np.uint8), (width, height), cv2.INTER_NEAREST)
-    return image, mask.astype(bool)
+    return image, _largest_component(mask.astype(bool))
+
+
+def _touching_offset(placed: np.ndarray, pet: np.ndarray, start: int) -> int:
+    """The column, sliding left from ``start``, where ``pet`` first overlaps ``placed`` a bit."""
+    h, w = pet.shape
+    for x0 in range(start, -1, -1):
+        overlap = (placed[-h:, x0 : x0 + w] & pet).sum()
+        if overlap >= 0.03 * pet.sum():
+            return x0
+    return 0
 
 
 def make_multi_pet_scene(
@@ -658,8 +676,8 @@ def make_multi_pet_scene(
     Args:
         index: the first synthetic scene to take a pet from (0 or more).
         num_pets: how many pets, 2 or more.
-        touching: let neighbours overlap by a fifth of their width (a later pet hides part of
-            the one before); otherwise leave a gap between them.
+        touching: slide each pet against the one before until they overlap a little (the later
+            pet hides part of the earlier one); otherwise leave a gap between their boxes.
         size: (height, width) of the picture.
 
     Returns:
@@ -674,24 +692,30 @@ def make_multi_pet_scene(
         raise ValueError(f"expected num_pets >= 2 and index >= 0, got {num_pets} and {index}.")
     height, width = size
     pets = [_cut_out_pet(index + k, int(0.75 * height)) for k in range(num_pets)]
-    widths = np.array([m.shape[1] for _, m in pets], float)
-    step = 0.8 if touching else 1.0  # how far the next pet starts, in widths of this one
-    gap = 0.0 if touching else 0.06 * width
-    span = widths[:-1].sum() * step + widths[-1] + gap * (num_pets - 1)
-    shrink = min(1.0, 0.94 * width / span)  # scale everything down to fit the picture
-    rng = np.random.default_rng(index)
-    ramp = np.linspace(0, 1, width)[None, :, None]
-    top, bottom = rng.uniform(60, 200, 3), rng.uniform(60, 200, 3)
-    image = (top + (bottom - top) * ramp) * np.ones((height, 1, 1))
-    instances = np.zeros((height, width), np.uint8)
-    x = (width - span * shrink) / 2
+    gap = int(0.06 * width)
+    strip_width = sum(m.shape[1] for _, m in pets) + gap * num_pets
+    strip = np.zeros((pets[0][1].shape[0], strip_width, 3), np.uint8)  # the pets in a row
+    ids = np.zeros(strip.shape[:2], np.uint8)
+    x = 0
     for k, (pet_image, pet_mask) in enumerate(pets, start=1):
-        h, w = max(1, round(pet_mask.shape[0] * shrink)), max(1, round(pet_mask.shape[1] * shrink))
-        pet_image = cv2.resize(pet_image, (w, h), interpolation=cv2.INTER_AREA)
-        pet_mask = cv2.resize(pet_mask.astype(np.uint8), (w, h), cv2.INTER_NEAREST).astype(bool)
-        y0, x0 = height - h - int(0.05 * height), min(int(round(x)), width - w)
-        image[y0 : y0 + h, x0 : x0 + w][pet_mask] = pet_image[pet_mask]
-        instances[y0 : y0 + h, x0 : x0 + w][pet_mask] = k
-        x += w * step + gap
+        if touching and k > 1:
+            x = _touching_offset(ids > 0, pet_mask, x)
+        w = pet_mask.shape[1]
+        strip[:, x : x + w][pet_mask], ids[:, x : x + w][pet_mask] = pet_image[pet_mask], k
+        x += w + gap
+    used = int(np.flatnonzero(ids.any(axis=0))[-1]) + 1
+    scale = min(1.0, 0.94 * width / used)
+    h, w = max(1, round(ids.shape[0] * scale)), max(1, round(used * scale))
+    strip = cv2.resize(strip[:, :used], (w, h), interpolation=cv2.INTER_AREA)
+    ids = cv2.resize(ids[:, :used], (w, h), interpolation=cv2.INTER_NEAREST)
+    rng = np.random.default_rng(index)
+    left, right = rng.uniform(60, 200, 3), rng.uniform(60, 200, 3)
+    image = left + (right - left) * np.linspace(0, 1, width)[None, :, None] * np.ones(
+        (height, 1, 1)
+    )
+    instances = np.zeros((height, width), np.uint8)
+    y0, x0 = height - h - int(0.05 * height), (width - w) // 2
+    image[y0 : y0 + h, x0 : x0 + w][ids > 0] = strip[ids > 0]
+    instances[y0 : y0 + h, x0 : x0 + w] = ids
     semantic = np.where(instances > 0, 0, 1).astype(np.uint8)
     return {"image": image.astype(np.uint8), "instances": instances, "semantic": semantic}
