@@ -178,7 +178,8 @@ def recommended_config() -> dict[str, Any]:
     Returns:
         A dict to pass as ``build_unet(**recommended_config())``.
     """
-    return {"image_size": 128, "base_filters": 16, "depth": 4, "batch_norm": True, "dropout": 0.0}
+    return {"image_size": 128, "base_filters": 16, "depth": 4, "batch_norm": True, "dropout": 0.0,
+            "head_kernel": 1}  # fmt: skip  # the U-Net paper's 1×1 head (lesson 04 fixes the 3×3)
 
 
 # The TensorFlow tutorial's U-Net on a pretrained encoder (taught in

@@ -141,3 +141,4 @@ def test_configuration_is_the_recommended_model():
     assert namespace["BASE_FILTERS"] == recipe["base_filters"]
     assert namespace["DEPTH"] == recipe["depth"]
     assert namespace["BATCH_NORM"] == recipe["batch_norm"]
+    assert namespace["HEAD_KERNEL"] == recipe["head_kernel"]
