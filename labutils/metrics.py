@@ -218,7 +218,7 @@ def mean_iou(
     an error (a false negative of its class). That is ``keras.metrics.IoU(num_classes,
     target_class_ids=<the other classes>, ignore_class=...)``; ``keras.metrics.MeanIoU(
     ignore_class=...)`` instead keeps the ignored class in its mean, with IoU 0 as soon as
-    it is predicted anywhere. Taught in ``notebooks/06_evaluation.ipynb`` (section 2).
+    it is predicted anywhere. Taught in ``notebooks/06_evaluation.ipynb`` (section 3).
 
     >>> mean_iou([[0, 2, 1, 1]], [[0, 0, 2, 1]], num_classes=3, ignore_class=2)
     0.75
