@@ -83,11 +83,13 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--time-budget",
         type=_minutes,
-        default=_BUDGET_MIN,
-        help="minutes for the whole command, 0 for no limit (default %(default)s): training "
-        "stops in time to save and score the model",
+        help=f"minutes for the whole command, 0 for no limit (default {_BUDGET_MIN:g} on a CPU, "
+        "60 on a GPU, where epochs are cheap): training stops in time to save and score the "
+        "model",
     )
-    train.add_argument("--batch-size", type=_positive_int, help="images per step (default 16)")
+    train.add_argument(
+        "--batch-size", type=_positive_int, help="images per step (default 16, 64 on a GPU)"
+    )
     train.add_argument("--lr", type=_positive_float, help="peak learning rate (default 2e-3)")
     train.add_argument("--base-filters", type=_positive_int, help="first block's filters")
     train.add_argument("--depth", type=_positive_int, help="number of down-samplings")
@@ -99,7 +101,11 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--loss", choices=["ce+dice", "ce"], help="loss (default ce+dice)")
     train.add_argument("--no-augment", action="store_true", help="no flips or zooms")
-    train.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"])
+    train.add_argument(
+        "--precision", choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        help="default auto: mixed_float16 on GPUs of compute capability >= 7.0, mixed_bfloat16 "
+        "on CPUs with bfloat16 units, else float32",
+    )  # fmt: skip
     train.add_argument(
         "--stream",
         action="store_true",
@@ -184,7 +190,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     """The recommended TrainConfig with the command line's overrides."""
     from labutils import training
 
-    config = training.TrainConfig(seed=args.seed, augment=not args.no_augment)
+    config = training.TrainConfig.for_device(seed=args.seed, augment=not args.no_augment)
     overrides = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -258,6 +264,8 @@ def _run_train(args: argparse.Namespace) -> None:
             pipeline.load_arrays(split, source, size, verbose=True) for split in splits.values()
         )
         images = {"train": len(train_data[0]), "validation": len(val_data[0])}
+    if args.time_budget is None:  # the CPU's promise, or a GPU's cap (TrainConfig.for_device)
+        args.time_budget = max(_BUDGET_MIN, config.time_budget_min or 0.0)
     config.time_budget_min = _fit_minutes(args.time_budget, time.perf_counter() - start)
     print(f"Training on {images['train']} images, validating on {images['validation']}.",
           file=sys.stderr)  # fmt: skip

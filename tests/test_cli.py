@@ -185,3 +185,25 @@ def test_a_users_tf_cpp_min_log_level_is_respected(trained: Path):
     if not any(n in run.stderr for n in STARTUP_NOISE):
         pytest.skip("this TensorFlow build prints no start-up lines at all")
     assert json.loads(run.stdout)["images"] == 2
+
+
+def test_train_on_a_gpu_defaults_to_mixed_float16_bigger_batches_and_the_gpu_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from tests.test_training import fake_gpus  # fakes only TensorFlow's device query
+
+    fake_gpus(monkeypatch, (7, 5))  # a T4
+    dropped = {"--time-budget", "--batch-size"}  # and their values: the defaults decide
+    args = [a for i, a in enumerate(TINY_TRAIN) if dropped.isdisjoint(TINY_TRAIN[i - 1 : i + 1])]
+    assert main([*args, "--out", str(tmp_path / "gpu.keras")]) == 0
+    report = json.loads((tmp_path / "gpu.json").read_text())
+    assert report["dtype_policy"] == "mixed_float16"
+    assert report["config"]["batch_size"] == 64 and report["time_budget_min"] == 60
+
+
+def test_train_on_a_cpu_keeps_the_cpu_budget_by_default():
+    args = build_parser().parse_args(["train", "--out", "x.keras"])
+    assert args.time_budget is None  # resolved at run time: 14 minutes on a CPU, 60 on a GPU
+    from labutils import training
+
+    assert training.TrainConfig.for_device("cpu").batch_size == 16
