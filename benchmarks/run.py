@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
              "if it has none)")  # fmt: skip
     add("--width-fraction", type=float, nargs="+", default=[1.0, 0.25],
         help="widths of the original U-Net to train, as fractions of its filters (default: 1, "
-             "the exact model, and 0.25, which a 13-minute CPU budget trains about 12 times as "
+             "the exact model, and 0.25, which a 13-minute CPU budget trains many times as "
              "many epochs and so is the stronger baseline)")  # fmt: skip
     add("--eval-size", type=int, default=128, help="score masks at N×N (default 128)")
     add("--train-split", help=f"training split (default {data.TRAIN_SPLIT!r})")
