@@ -37,6 +37,7 @@ from labutils.pipeline import AUTOTUNE, dataset_from_arrays
 
 __all__ = [
     "DisplayCallback",
+    "FullSizeEarlyStopping",
     "GPU_BATCH_SIZE",
     "GPU_TIME_BUDGET_MIN",
     "MIXED_FLOAT16_MIN_CAPABILITY",
@@ -250,6 +251,22 @@ class ProgressiveResize(keras.callbacks.Callback):
             logs["image_size"] = self.size if small else self.model.input_shape[1]
 
 
+class FullSizeEarlyStopping(keras.callbacks.EarlyStopping):
+    """``EarlyStopping`` whose patience counts only the epochs trained at full size.
+
+    Under :class:`ProgressiveResize` the first epochs train on small images while
+    validating at full size, so their scores are low and noisy: they still compete for the
+    best weights, but they must not use up the patience before the real training starts.
+    Without ``image_size`` in the logs it is Keras's ``EarlyStopping``.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        full_size = self.model.input_shape[1]
+        if (logs or {}).get("image_size", full_size) < full_size:
+            self.wait -= 1  # Keras adds 1 for every epoch without improvement: not this one
+        super().on_epoch_end(epoch, logs)
+
+
 def start_size(config: TrainConfig) -> int | None:
     """The side of the first epochs' images under ``config``, or None for full size throughout.
 
@@ -419,8 +436,9 @@ def make_callbacks(
 
     Args:
         checkpoint_path: a ``.weights.h5`` file for the best weights so far (``None``: none).
-        patience: epochs without a better ``val_miou`` before stopping; the best weights are
-            restored at the end (``None``: no early stopping).
+        patience: epochs at full size without a better ``val_miou`` before stopping
+            (:class:`FullSizeEarlyStopping`); the best weights are restored at the end
+            (``None``: no early stopping).
 
     Returns:
         The callbacks, for ``model.fit(..., callbacks=...)``.
@@ -435,7 +453,7 @@ def make_callbacks(
         )  # fmt: skip
     if patience is not None:
         callbacks.append(
-            keras.callbacks.EarlyStopping(
+            FullSizeEarlyStopping(
                 monitor="val_miou", mode="max", patience=patience, restore_best_weights=True
             )
         )
@@ -571,7 +589,7 @@ def train_unet(
     )
     # Validation chooses the model: the weights of the epoch with the best val_miou come back
     # at the end (Keras restores them whether or not it stopped early).
-    best = keras.callbacks.EarlyStopping(
+    best = FullSizeEarlyStopping(
         monitor="val_miou", mode="max", patience=config.patience or config.epochs,
         restore_best_weights=True,
     )  # fmt: skip

@@ -371,3 +371,16 @@ def test_train_config_for_a_gpu_has_bigger_batches_and_outlasts_the_cpu_budget(m
     assert training.TrainConfig.for_device() == cpu
     with pytest.raises(ValueError, match="device"):
         training.TrainConfig.for_device("tpu")
+
+
+def test_full_size_early_stopping_does_not_spend_patience_on_small_epochs():
+    model = build_unet(**TINY)  # side 16
+    stopper = training.FullSizeEarlyStopping(monitor="val_miou", mode="max", patience=2)
+    stopper.set_model(model)
+    model.stop_training = False  # what fit sets
+    stopper.on_train_begin()
+    for epoch, (side, score) in enumerate([(8, 0.5), (8, 0.4), (8, 0.4), (8, 0.3), (16, 0.45)]):
+        stopper.on_epoch_end(epoch, {"image_size": side, "val_miou": score})
+        assert not model.stop_training, f"stopped at epoch {epoch + 1}, still at half size"
+    stopper.on_epoch_end(5, {"image_size": 16, "val_miou": 0.45})  # 2nd full-size, no gain
+    assert model.stop_training and stopper.best == 0.5  # the small epoch's score still counts
