@@ -33,6 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(ROOT))
 
+from labutils import env  # noqa: E402
+
+_QUIETED = env.quiet_tensorflow()  # no C++ start-up lines, unless TF_CPP_MIN_LOG_LEVEL is set
+
 from benchmarks import measure, report  # noqa: E402
 from labutils import data, training  # noqa: E402
 
@@ -135,9 +139,12 @@ def _run_worker(name: str, config: str, settings: dict[str, Any], folder: Path) 
     result_path = folder / f"{name.replace(' ', '_')}.json"
     settings_path.write_text(json.dumps(settings))
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    worker_env = {**os.environ, "PYTHONPATH": path}
+    if _QUIETED:  # the variable is ours, not the user's: the worker silences its own start-up
+        worker_env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     command = [sys.executable, "-m", "benchmarks.worker", config, str(settings_path)]
-    completed = subprocess.run([*command, str(result_path)], cwd=ROOT, env=env, check=False)
+    completed = subprocess.run([*command, str(result_path)], cwd=ROOT, env=worker_env,
+                               check=False)  # fmt: skip
     if completed.returncode != 0:
         raise RuntimeError(f"the {name} run failed (exit code {completed.returncode}), see above.")
     return json.loads(result_path.read_text())

@@ -20,12 +20,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import keras
-import numpy as np
+from labutils import env
 
-from benchmarks import measure
-from labutils import data, pipeline, training
-from labutils.models import build_unet
+env.quiet_tensorflow()  # before TensorFlow starts: its C++ start-up lines, unless asked for
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks import measure  # noqa: E402
+from labutils import data, pipeline, training  # noqa: E402
+from labutils.models import build_unet  # noqa: E402
 
 __all__ = ["CONFIGS", "EpochRecorder", "main", "original_model", "run_config"]
 
