@@ -126,7 +126,7 @@ def test_make_callbacks_checkpoint_the_best_epoch_and_stop_early(tmp_path: Path)
     path = tmp_path / "best.weights.h5"
     callbacks = training.make_callbacks(path, patience=1)
     kinds = [type(c).__name__ for c in callbacks]
-    assert kinds == ["ModelCheckpoint", "EarlyStopping"]
+    assert kinds == ["ModelCheckpoint", "FullSizeEarlyStopping"]
     images, masks = blocky_arrays(n=4)
     model = training.compile_model(build_unet(**TINY), learning_rate=0.0)  # never improves
     data = (images / 255, masks)
