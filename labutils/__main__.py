@@ -20,6 +20,7 @@ import os
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,32 +38,22 @@ _BUDGET_MIN = 14.0  # the lesson's promise is 15 minutes on a 2-core laptop CPU
 _RESERVE_MIN = 0.5  # kept for the last validation pass, saving and scoring
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+def _number(kind: type, is_valid: Callable[[float], bool], expected: str) -> Callable:
+    """An argparse type: ``kind(text)`` if ``is_valid`` of it, else a one-line usage error."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not is_valid(value) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def _minutes(text: str) -> float:
-    value = float(text)
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected minutes >= 0 (0: no limit), got {text}")
-    return value
-
-
-def _scale(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text}")
-    return value
+_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_positive_float = _number(float, lambda v: v > 0, "a positive number")
+_minutes = _number(float, lambda v: v >= 0, "minutes >= 0 (0: no limit)")
+_scale = _number(float, lambda v: 0 < v <= 1, "a fraction in (0, 1]")
 
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:

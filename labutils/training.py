@@ -589,10 +589,7 @@ def train_unet(
     )
     # Validation chooses the model: the weights of the epoch with the best val_miou come back
     # at the end (Keras restores them whether or not it stopped early).
-    best = FullSizeEarlyStopping(
-        monitor="val_miou", mode="max", patience=config.patience or config.epochs,
-        restore_best_weights=True,
-    )  # fmt: skip
+    [best] = make_callbacks(None, config.patience or config.epochs)
     schedule = [budget]
     if small_side:  # only the training batches shrink: every epoch validates at full size
         progressive = ProgressiveResize(budget, small_side, config.start_fraction)
