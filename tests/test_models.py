@@ -21,14 +21,12 @@ from keras.models import Model
 
 from labutils.models import (
     BN_MOMENTUM,
-    ENCODER_SKIPS,
     FusedBatchNormalization,
     any_image_size,
-    build_pretrained_unet,
     build_unet,
     recommended_config,
-    set_encoder_trainable,
 )
+from labutils.pretrained import ENCODER_SKIPS, build_pretrained_unet, set_encoder_trainable
 
 
 # --- the original lab's code, verbatim (shared/original-lab), to compare against -------------
@@ -286,8 +284,8 @@ def test_set_encoder_trainable_refuses_a_model_without_encoder():
 
 
 OFFLINE_BUILD = """
-from labutils import models
-model = models.build_pretrained_unet(image_size=96)
+from labutils import pretrained
+model = pretrained.build_pretrained_unet(image_size=96)
 print("encoder_weights=" + model.encoder_weights)
 """
 

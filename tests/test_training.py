@@ -1,4 +1,5 @@
-"""Tests for labutils.training: schedule, loss, metrics in compile, callbacks, the recipe."""
+"""Tests for labutils.training and its parts: schedule and callbacks, loss and compile, dtype
+policy, the recipe, and evaluation."""
 
 import math
 import subprocess
@@ -11,9 +12,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from labutils import metrics, pipeline, training
-from labutils.data import CLASS_NAMES
+from labutils import callbacks as lab_callbacks
+from labutils import evaluation, losses, metrics, pipeline, precision, training
 from labutils.models import build_unet
+from labutils.vocabulary import CLASS_NAMES
 
 matplotlib.use("Agg")
 
@@ -37,12 +39,14 @@ def oracle_model(size: int) -> keras.Model:
 
 def test_cosine_learning_rate_warms_up_then_decays_to_zero():
     peak = 1e-3
-    assert training.cosine_learning_rate(0.0, peak, warmup=0.1) == 0.0
-    assert training.cosine_learning_rate(0.05, peak, warmup=0.1) == pytest.approx(peak / 2)
-    assert training.cosine_learning_rate(0.1, peak, warmup=0.1) == pytest.approx(peak)
-    assert training.cosine_learning_rate(0.55, peak, warmup=0.1) == pytest.approx(peak / 2)
-    assert training.cosine_learning_rate(1.0, peak, warmup=0.1) == pytest.approx(0.0, abs=1e-12)
-    decay = [training.cosine_learning_rate(p, peak, 0.1) for p in np.linspace(0.1, 1, 20)]
+    assert lab_callbacks.cosine_learning_rate(0.0, peak, warmup=0.1) == 0.0
+    assert lab_callbacks.cosine_learning_rate(0.05, peak, warmup=0.1) == pytest.approx(peak / 2)
+    assert lab_callbacks.cosine_learning_rate(0.1, peak, warmup=0.1) == pytest.approx(peak)
+    assert lab_callbacks.cosine_learning_rate(0.55, peak, warmup=0.1) == pytest.approx(peak / 2)
+    assert lab_callbacks.cosine_learning_rate(1.0, peak, warmup=0.1) == pytest.approx(
+        0.0, abs=1e-12
+    )
+    decay = [lab_callbacks.cosine_learning_rate(p, peak, 0.1) for p in np.linspace(0.1, 1, 20)]
     assert np.all(np.diff(decay) <= 0)
 
 
@@ -55,15 +59,15 @@ def test_ce_dice_loss_matches_a_hand_computation():
     overlap, total = (one_hot * y_pred).sum((0, 1, 2)), (one_hot + y_pred).sum((0, 1, 2))
     dice = (2 * overlap + 1) / (total + 1)
     expected = ce + 1 - dice.mean()
-    loss = training.ce_dice_loss(tf.constant(y_true), tf.constant(y_pred))
+    loss = losses.ce_dice_loss(tf.constant(y_true), tf.constant(y_pred))
     assert float(loss) == pytest.approx(expected, rel=1e-4)
-    perfect = training.ce_dice_loss(tf.constant(y_true), tf.constant(one_hot, tf.float32))
+    perfect = losses.ce_dice_loss(tf.constant(y_true), tf.constant(one_hot, tf.float32))
     assert float(perfect) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_compiled_mean_iou_on_softmax_outputs_agrees_with_labutils_metrics():
     images, masks = blocky_arrays(n=6)
-    model = training.compile_model(build_unet(**TINY), loss="ce")
+    model = losses.compile_model(build_unet(**TINY), loss="ce")
     scores = model.evaluate(images / 255.0, masks.astype(np.int32), verbose=0, return_dict=True)
     probs = model.predict(images / 255.0, verbose=0)
     assert scores["miou"] == pytest.approx(metrics.mean_iou(masks, probs, 3), abs=1e-5)
@@ -72,24 +76,24 @@ def test_compiled_mean_iou_on_softmax_outputs_agrees_with_labutils_metrics():
 
 def test_compile_model_refuses_an_unknown_loss():
     with pytest.raises(ValueError, match="loss must be one of"):
-        training.compile_model(build_unet(**TINY), loss="dice")
+        losses.compile_model(build_unet(**TINY), loss="dice")
 
 
 def test_time_budget_follows_the_steps_without_a_budget():
     images, masks = blocky_arrays(n=8)
-    model = training.compile_model(build_unet(**TINY), learning_rate=1.0)
-    budget = training.TimeBudget(peak_lr=1e-2, total_steps=3 * 4, minutes=None, warmup=0.25)
+    model = losses.compile_model(build_unet(**TINY), learning_rate=1.0)
+    budget = lab_callbacks.TimeBudget(peak_lr=1e-2, total_steps=3 * 4, minutes=None, warmup=0.25)
     history = model.fit(images / 255, masks, batch_size=2, epochs=3, callbacks=[budget], verbose=0)
     rates = history.history["learning_rate"]
     assert len(rates) == 3 and rates[0] > rates[1] > rates[2]
     assert budget.steps_done == 12 and budget.epochs_done == pytest.approx(3.0)
-    assert rates[-1] == pytest.approx(training.cosine_learning_rate(11 / 12, 1e-2, 0.25))
+    assert rates[-1] == pytest.approx(lab_callbacks.cosine_learning_rate(11 / 12, 1e-2, 0.25))
 
 
 def test_time_budget_stops_training_when_the_time_is_spent():
     images, masks = blocky_arrays(n=8)
-    model = training.compile_model(build_unet(**TINY))
-    budget = training.TimeBudget(peak_lr=1e-3, total_steps=10_000, minutes=1e-6)
+    model = losses.compile_model(build_unet(**TINY))
+    budget = lab_callbacks.TimeBudget(peak_lr=1e-3, total_steps=10_000, minutes=1e-6)
     history = model.fit(images / 255, masks, batch_size=2, epochs=50, callbacks=[budget], verbose=0)
     assert budget.steps_done == 1 and len(history.history["loss"]) == 1
     assert budget.epochs_done == pytest.approx(0.25)
@@ -98,7 +102,7 @@ def test_time_budget_stops_training_when_the_time_is_spent():
 
 def test_display_callback_draws_image_truth_and_prediction():
     images, masks = blocky_arrays(n=4)
-    callback = training.DisplayCallback(images / 255.0, masks, every=2, max_images=3)
+    callback = lab_callbacks.DisplayCallback(images / 255.0, masks, every=2, max_images=3)
     callback.set_model(build_unet(**TINY))
     fig = callback.plot(epoch=1)
     assert len(fig.axes) == 3 * 3
@@ -124,23 +128,23 @@ def test_resume_weights(tmp_path: Path):
 
 def test_make_callbacks_checkpoint_the_best_epoch_and_stop_early(tmp_path: Path):
     path = tmp_path / "best.weights.h5"
-    callbacks = training.make_callbacks(path, patience=1)
+    callbacks = lab_callbacks.make_callbacks(path, patience=1)
     kinds = [type(c).__name__ for c in callbacks]
     assert kinds == ["ModelCheckpoint", "FullSizeEarlyStopping"]
     images, masks = blocky_arrays(n=4)
-    model = training.compile_model(build_unet(**TINY), learning_rate=0.0)  # never improves
+    model = losses.compile_model(build_unet(**TINY), learning_rate=0.0)  # never improves
     data = (images / 255, masks)
     history = model.fit(*data, validation_data=data, epochs=10, callbacks=callbacks, verbose=0)
     assert len(history.history["loss"]) == 2 and path.is_file()
-    assert training.make_callbacks(None, None) == []
+    assert lab_callbacks.make_callbacks(None, None) == []
 
 
 def test_choose_dtype_policy():
-    assert training.choose_dtype_policy("float32") == "float32"
-    assert training.choose_dtype_policy("mixed_bfloat16") == "mixed_bfloat16"
-    assert training.choose_dtype_policy("auto") in ("float32", "mixed_bfloat16")
+    assert precision.choose_dtype_policy("float32") == "float32"
+    assert precision.choose_dtype_policy("mixed_bfloat16") == "mixed_bfloat16"
+    assert precision.choose_dtype_policy("auto") in ("float32", "mixed_bfloat16")
     with pytest.raises(ValueError, match="precision"):
-        training.choose_dtype_policy("float16")
+        precision.choose_dtype_policy("float16")
 
 
 def test_train_unet_runs_the_recipe_and_reports_it():
@@ -165,8 +169,8 @@ def test_train_unet_trains_small_first_then_at_full_size():
 
 def test_progressive_resize_shrinks_images_by_area_and_masks_by_label():
     images, masks = blocky_arrays(2, 32)
-    budget = training.TimeBudget(1e-3, total_steps=10)
-    resize = training.ProgressiveResize(budget, size=8, fraction=0.5)
+    budget = lab_callbacks.TimeBudget(1e-3, total_steps=10)
+    resize = lab_callbacks.ProgressiveResize(budget, size=8, fraction=0.5)
     small_images, small_masks = resize.resize(tf.constant(images / 255), tf.constant(masks))
     assert small_images.shape == (2, 8, 8, 3) and small_masks.dtype == tf.uint8
     np.testing.assert_array_equal(small_masks, masks[:, ::4, ::4])  # 4×4 blocks: exact
@@ -248,7 +252,7 @@ def test_train_unet_stops_at_the_time_budget():
 def test_evaluate_model_is_perfect_for_a_perfect_model():
     images, masks = blocky_arrays(n=6)
     ds = tf.data.Dataset.from_tensor_slices((images / 255, masks.astype(np.int32))).batch(4)
-    result = training.evaluate_model(oracle_model(16), ds)
+    result = evaluation.evaluate_model(oracle_model(16), ds)
     assert result["miou"] == 1.0 and result["mean_dice"] == 1.0
     assert result["pixel_accuracy"] == 1.0 and result["images"] == 6
     assert list(result["iou_per_class"]) == ["pet", "background", "border"]
@@ -259,7 +263,7 @@ def test_evaluate_model_resizes_probabilities_to_the_masks_size():
     images, masks = blocky_arrays(n=4)
     big_masks = np.repeat(np.repeat(masks, 3, axis=1), 3, axis=2).astype(np.int32)  # 48 × 48
     ds = tf.data.Dataset.from_tensor_slices((images / 255, big_masks)).batch(2)
-    result = training.evaluate_model(oracle_model(16), ds)
+    result = evaluation.evaluate_model(oracle_model(16), ds)
     probs = tf.image.resize(images / 255, (48, 48), "bilinear").numpy()
     assert result["miou"] == pytest.approx(metrics.mean_iou(big_masks, probs, 3))
     assert 0.7 < result["miou"] < 1.0  # edges blur, block interiors stay right
@@ -269,7 +273,7 @@ def test_evaluate_model_refuses_an_empty_dataset():
     images, masks = blocky_arrays(n=2)
     ds = tf.data.Dataset.from_tensor_slices((images / 255, masks)).take(0).batch(2)
     with pytest.raises(ValueError, match="no images"):
-        training.evaluate_model(oracle_model(16), ds)
+        evaluation.evaluate_model(oracle_model(16), ds)
 
 
 def test_train_config_defaults_are_the_recipe():
@@ -291,7 +295,7 @@ def test_train_unet_returns_the_epoch_validation_chose_scored_at_full_size():
     assert report["best_epoch"] == int(np.argmax(scores)) + 1
     assert report["best_val_miou"] == pytest.approx(max(scores), abs=1e-4)
     val_ds = pipeline.dataset_from_arrays(*val, 4)  # 32 × 32: the side every epoch validated at
-    assert training.evaluate_model(model, val_ds)["miou"] == pytest.approx(max(scores), abs=1e-3)
+    assert evaluation.evaluate_model(model, val_ds)["miou"] == pytest.approx(max(scores), abs=1e-3)
 
 
 # --- the GPU path, with fakes of the device query only (no GPU here) -------------------------
@@ -328,7 +332,7 @@ def fake_gpus(monkeypatch: pytest.MonkeyPatch, *capabilities: tuple[int, int] | 
 )
 def test_auto_precision_on_gpus_follows_the_compute_capability(monkeypatch, capabilities, expected):
     fake_gpus(monkeypatch, *capabilities)
-    assert training.choose_dtype_policy("auto") == expected
+    assert precision.choose_dtype_policy("auto") == expected
 
 
 def test_auto_precision_on_a_cpu_is_unchanged(monkeypatch):
@@ -337,16 +341,16 @@ def test_auto_precision_on_a_cpu_is_unchanged(monkeypatch):
         set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").is_file() else set()
     )
     expected = "mixed_bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
-    assert training.choose_dtype_policy("auto") == expected
-    assert training.choose_dtype_policy("mixed_float16") == "mixed_float16"  # asked for: given
+    assert precision.choose_dtype_policy("auto") == expected
+    assert precision.choose_dtype_policy("mixed_float16") == "mixed_float16"  # asked for: given
 
 
 def test_mixed_float16_gets_keras_loss_scaling_and_float32_probabilities():
     model = build_unet(**TINY, batch_norm=True, dtype="mixed_float16")
-    training.compile_model(model, 1e-3)
+    losses.compile_model(model, 1e-3)
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert model.layers[1].compute_dtype == "float16" and model.output.dtype == "float32"
-    plain = training.compile_model(build_unet(**TINY), 1e-3)
+    plain = losses.compile_model(build_unet(**TINY), 1e-3)
     assert not isinstance(plain.optimizer, keras.optimizers.LossScaleOptimizer)
 
 
@@ -375,7 +379,7 @@ def test_train_config_for_a_gpu_has_bigger_batches_and_outlasts_the_cpu_budget(m
 
 def test_full_size_early_stopping_does_not_spend_patience_on_small_epochs():
     model = build_unet(**TINY)  # side 16
-    stopper = training.FullSizeEarlyStopping(monitor="val_miou", mode="max", patience=2)
+    stopper = lab_callbacks.FullSizeEarlyStopping(monitor="val_miou", mode="max", patience=2)
     stopper.set_model(model)
     model.stop_training = False  # what fit sets
     stopper.on_train_begin()

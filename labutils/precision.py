@@ -1,0 +1,64 @@
+"""Which Keras dtype policy to train in: float32, or a mixed policy where the hardware has units.
+
+Under either mixed policy the weights stay float32 and the models' softmax is float32.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tensorflow as tf
+
+__all__ = ["MIXED_FLOAT16_MIN_CAPABILITY", "choose_dtype_policy"]
+
+#: GPUs of this CUDA compute capability or newer (Volta, Turing e.g. Colab's T4, Ampere, ...)
+#: have float16 tensor cores, which ``mixed_float16`` computes on.
+MIXED_FLOAT16_MIN_CAPABILITY = (7, 0)
+
+_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def choose_dtype_policy(precision: str = "auto") -> str:
+    """Pick the Keras dtype policy for training.
+
+    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)"; used
+    in lesson 05, §4 "Loss, metrics and optimizer" and lesson 08, §1 "An encoder that has
+    already seen the world".
+
+    ``"auto"`` gives, on a CUDA GPU, ``"mixed_float16"`` when every GPU has compute
+    capability >= 7.0 (:data:`MIXED_FLOAT16_MIN_CAPABILITY`, float16 tensor cores) and
+    ``"float32"`` on older ones; on a CPU, ``"mixed_bfloat16"`` where it has bfloat16 units
+    (AVX512-BF16 or AMX) and ``"float32"`` elsewhere. ``losses.compile_model`` adds Keras's
+    loss scaling for ``"mixed_float16"``.
+
+    Args:
+        precision: ``"auto"``, ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``.
+
+    Returns:
+        ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``.
+
+    Raises:
+        ValueError: for any other ``precision``.
+
+    >>> choose_dtype_policy("float32"), choose_dtype_policy("mixed_float16")
+    ('float32', 'mixed_float16')
+    >>> choose_dtype_policy("auto") in ("float32", "mixed_bfloat16", "mixed_float16")
+    True
+    """
+    if precision in _POLICIES:
+        return precision
+    if precision != "auto":
+        raise ValueError(
+            f"precision must be 'auto', 'float32', 'mixed_bfloat16' or 'mixed_float16', got "
+            f"{precision!r}."
+        )
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capabilities = [
+            tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)
+            for gpu in gpus
+        ]  # e.g. (7, 5) for a T4; absent on non-CUDA GPUs
+        return "mixed_float16" if min(capabilities) >= MIXED_FLOAT16_MIN_CAPABILITY else "float32"
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = set(cpuinfo.read_text().split()) if cpuinfo.is_file() else set()
+    return "mixed_bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
