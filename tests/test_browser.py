@@ -1,10 +1,10 @@
 """The prediction stepper of lesson 06 in a real browser: JupyterLab driven by headless Chromium.
 
 The test writes a small notebook holding the widget part of lesson 06 (synthetic examples, a
-"model" that shifts each true mask further, ``widgets.prediction_stepper``), starts JupyterLab
-on 127.0.0.1, opens the notebook in Debian's Chromium through Playwright (no browser download),
-runs all cells from the *Run* menu, then clicks *Next ▶* and moves the slider, checking each
-time that the shown picture and the IoU caption change.
+"model" that shifts each true mask further, ``stepper_widget.prediction_stepper``), starts
+JupyterLab on 127.0.0.1, opens the notebook in Debian's Chromium through Playwright (no browser
+download), runs all cells from the *Run* menu, then clicks *Next ▶* and moves the slider,
+checking each time that the shown picture and the IoU caption change.
 """
 
 import json
@@ -39,7 +39,7 @@ CELLS = [
     """import cv2
 import numpy as np
 
-from labutils import synthetic, widgets
+from labutils import stepper_widget, synthetic
 
 
 def example(index, size=96):
@@ -51,7 +51,7 @@ def example(index, size=96):
 
 images, masks = map(np.stack, zip(*(example(i) for i in range(600, 606))))
 pred_masks = np.stack([np.roll(m, 3 * k, axis=1) for k, m in enumerate(masks)])  # k: worse""",
-    "widgets.prediction_stepper(images, masks, pred_masks)",
+    "stepper_widget.prediction_stepper(images, masks, pred_masks)",
 ]
 
 

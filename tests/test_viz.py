@@ -1,4 +1,4 @@
-"""labutils.viz: exact overlay colours, the figures' axes and legends, clear errors."""
+"""Pictures (viz, photos, plots, errors): exact overlay colours, axes and legends, clear errors."""
 
 import re
 
@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from labutils import viz
-from labutils.data import CLASS_NAMES
+from labutils import errors, photos, plots, viz, vocabulary
+from labutils.vocabulary import CLASS_NAMES
 
 plt.switch_backend("Agg")  # draw off-screen
 
@@ -26,15 +26,15 @@ def legend_labels(fig):
 
 
 def test_palette_is_okabe_ito_in_class_order():
-    assert viz.CLASS_COLORS == ((213, 94, 0), (0, 114, 178), (240, 228, 66))
-    assert len(viz.CLASS_COLORS) == len(CLASS_NAMES) == len(set(viz.CLASS_COLORS))
+    assert vocabulary.CLASS_COLORS == ((213, 94, 0), (0, 114, 178), (240, 228, 66))
+    assert len(vocabulary.CLASS_COLORS) == len(CLASS_NAMES) == len(set(vocabulary.CLASS_COLORS))
 
 
 def test_colorize_mask_paints_each_class_in_its_colour():
     picture = viz.colorize_mask(MASK[..., None])
     assert picture.shape == (2, 2, 3) and picture.dtype == np.uint8
     for (y, x), label in np.ndenumerate(MASK):
-        assert tuple(picture[y, x]) == viz.CLASS_COLORS[label]
+        assert tuple(picture[y, x]) == vocabulary.CLASS_COLORS[label]
 
 
 def test_overlay_with_alpha_one_is_exactly_the_class_colours():
@@ -103,19 +103,19 @@ def test_read_photo_reads_rgb_at_its_own_size(tmp_path):
 
     grey = np.arange(5 * 7, dtype=np.uint8).reshape(5, 7)
     Image.fromarray(grey).save(tmp_path / "grey.png")  # a grayscale photo becomes RGB
-    photo = viz.read_photo(tmp_path / "grey.png")
+    photo = photos.read_photo(tmp_path / "grey.png")
     assert photo.shape == (5, 7, 3) and photo.dtype == np.uint8
     np.testing.assert_array_equal(photo[..., 1], grey)
 
 
 def test_read_photo_refuses_missing_files_non_images_and_upload_outside_colab(tmp_path):
     with pytest.raises(FileNotFoundError, match="No image file"):
-        viz.read_photo(tmp_path / "missing.jpg")
+        photos.read_photo(tmp_path / "missing.jpg")
     (tmp_path / "notes.txt").write_text("not a photo")
     with pytest.raises(ValueError, match="not an image"):
-        viz.read_photo(tmp_path / "notes.txt")
+        photos.read_photo(tmp_path / "notes.txt")
     with pytest.raises(ValueError, match="Colab"):
-        viz.read_photo("upload")
+        photos.read_photo("upload")
 
 
 def test_read_photo_uploads_on_colab(monkeypatch):
@@ -131,10 +131,10 @@ def test_read_photo_uploads_on_colab(monkeypatch):
     colab = types.SimpleNamespace(files=files)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.setitem(sys.modules, "google", types.SimpleNamespace(colab=colab))
-    np.testing.assert_array_equal(viz.read_photo("upload"), IMAGE)
+    np.testing.assert_array_equal(photos.read_photo("upload"), IMAGE)
     files.upload = dict  # the user closed the dialog: nothing uploaded
     with pytest.raises(ValueError, match="No file was uploaded"):
-        viz.read_photo("upload")
+        photos.read_photo("upload")
 
 
 def test_show_overlays_refuses_mismatched_counts():
@@ -163,7 +163,7 @@ def test_plot_history_draws_train_and_validation_for_each_known_metric():
             "learning_rate": [1e-3, 1e-3],
         }
 
-    fig = viz.plot_history(FakeHistory())
+    fig = plots.plot_history(FakeHistory())
     assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy", "mean_iou"]
     labels = [[line.get_label() for line in ax.get_lines()] for ax in fig.axes]
     assert labels == [["train", "validation"], ["train"], ["train", "validation"]]
@@ -172,32 +172,32 @@ def test_plot_history_draws_train_and_validation_for_each_known_metric():
 
 def test_plot_history_refuses_what_it_cannot_plot():
     with pytest.raises(ValueError, match="no loss"):
-        viz.plot_history({"learning_rate": [1e-3]})
+        plots.plot_history({"learning_rate": [1e-3]})
     with pytest.raises(ValueError, match="History"):
-        viz.plot_history([0.5, 0.4])
+        plots.plot_history([0.5, 0.4])
 
 
 def test_plot_class_shares_bars_are_percentages_in_class_colours():
-    fig = viz.plot_class_shares([30, 60, 10])
+    fig = plots.plot_class_shares([30, 60, 10])
     bars = fig.axes[0].patches
     np.testing.assert_allclose([b.get_height() for b in bars], [30, 60, 10])
-    for bar, colour in zip(bars, viz.CLASS_COLORS, strict=True):
+    for bar, colour in zip(bars, vocabulary.CLASS_COLORS, strict=True):
         np.testing.assert_allclose(bar.get_facecolor()[:3], np.array(colour) / 255)
     with pytest.raises(ValueError, match="3 non-negative"):
-        viz.plot_class_shares([1, 2])
+        plots.plot_class_shares([1, 2])
 
 
 def test_plot_image_sizes_counts_every_image():
-    fig = viz.plot_image_sizes([100, 200, 300], [150, 200, 150], bins=5)
+    fig = plots.plot_image_sizes([100, 200, 300], [150, 200, 150], bins=5)
     assert len(fig.axes) == 2
     aspect_counts = [b.get_height() for b in fig.axes[1].patches]
     assert sum(aspect_counts) == 3
     with pytest.raises(ValueError, match="equally many"):
-        viz.plot_image_sizes([100, 200], [100])
+        plots.plot_image_sizes([100, 200], [100])
 
 
 def test_plot_species_breeds_counts_and_colours_by_species():
-    fig = viz.plot_species_breeds([0, 0, 1, 2], [0, 0, 1, 1], ["Persian", "Boxer", "Pug"])
+    fig = plots.plot_species_breeds([0, 0, 1, 2], [0, 0, 1, 1], ["Persian", "Boxer", "Pug"])
     species_ax, breeds_ax = fig.axes
     assert [b.get_height() for b in species_ax.patches] == [2, 2]
     assert [b.get_width() for b in breeds_ax.patches] == [2, 1, 1]
@@ -205,18 +205,18 @@ def test_plot_species_breeds_counts_and_colours_by_species():
     assert colours[0] != colours[1] and colours[1] == colours[2]
     assert [t.get_text() for t in breeds_ax.get_legend().get_texts()] == ["cat", "dog"]
     with pytest.raises(ValueError, match="labels must be"):
-        viz.plot_species_breeds([3], [0], ["Persian", "Boxer", "Pug"])
+        plots.plot_species_breeds([3], [0], ["Persian", "Boxer", "Pug"])
 
 
 def test_plot_border_thickness_marks_the_median_and_skips_missing_borders():
-    fig = viz.plot_border_thickness([2.0, 3.0, 10.0, np.nan], bins=4, unit="pixels at 64 × 64")
+    fig = plots.plot_border_thickness([2.0, 3.0, 10.0, np.nan], bins=4, unit="pixels at 64 × 64")
     ax = fig.axes[0]
     assert ax.get_legend().get_texts()[0].get_text() == "median 3.0"
     assert ax.get_xlabel() == "pixels at 64 × 64"
     assert "1 without border" in ax.get_title()
     assert sum(b.get_height() for b in ax.patches) == 3
     with pytest.raises(ValueError, match="at least one finite"):
-        viz.plot_border_thickness([np.nan])
+        plots.plot_border_thickness([np.nan])
 
 
 # --- evaluation pictures (lesson 06) -----------------------------------------------------------
@@ -230,17 +230,17 @@ ERR_CODES = np.array([[1, 2, 4], [3, 0, 4]])
 
 
 def test_error_map_sorts_pixels_as_seen_from_the_target_class():
-    np.testing.assert_array_equal(viz.error_map(ERR_TRUE, ERR_PRED[..., None]), ERR_CODES)
+    np.testing.assert_array_equal(errors.error_map(ERR_TRUE, ERR_PRED[..., None]), ERR_CODES)
     # seen from the border (2): (0, 2) is a false positive, (1, 2) a false negative
     np.testing.assert_array_equal(
-        viz.error_map(ERR_TRUE, ERR_PRED, target_class=2), [[0, 4, 2], [4, 0, 3]]
+        errors.error_map(ERR_TRUE, ERR_PRED, target_class=2), [[0, 4, 2], [4, 0, 3]]
     )
 
 
 def test_error_colours_are_distinct_and_painted_where_expected():
-    colours = [colour for _, colour in viz.ERROR_KINDS]
+    colours = [colour for _, colour in errors.ERROR_KINDS]
     assert len(set(colours)) == len(colours) == 5
-    picture = viz.colorize_errors(ERR_CODES)
+    picture = errors.colorize_errors(ERR_CODES)
     assert picture.shape == (2, 3, 3) and picture.dtype == np.uint8
     for (y, x), code in np.ndenumerate(ERR_CODES):
         expected = tuple(int(colours[code][i : i + 2], 16) for i in (1, 3, 5))
@@ -257,12 +257,12 @@ def test_error_colours_are_distinct_and_painted_where_expected():
 )
 def test_error_map_refuses_bad_input(pred, kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        viz.error_map(ERR_TRUE, pred, **kwargs)
+        errors.error_map(ERR_TRUE, pred, **kwargs)
 
 
 def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
     image = np.zeros((2, 3, 3))
-    fig = viz.plot_prediction_errors(image, ERR_TRUE, ERR_PRED, title="image 7")
+    fig = errors.plot_prediction_errors(image, ERR_TRUE, ERR_PRED, title="image 7")
     assert [ax.get_title() for ax in fig.axes] == [
         "image", "true mask", "predicted mask", "errors (seen from the pet class)"
     ]  # fmt: skip
@@ -270,7 +270,9 @@ def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
     assert fig._suptitle.get_text() == (
         "image 7 · mean IoU 0.178   (pet 0.333 · background 0.200 · border 0.000)"
     )
-    np.testing.assert_array_equal(fig.axes[3].images[0].get_array(), viz.colorize_errors(ERR_CODES))
+    np.testing.assert_array_equal(
+        fig.axes[3].images[0].get_array(), errors.colorize_errors(ERR_CODES)
+    )
     labels = legend_labels(fig)
     assert labels[:3] == list(CLASS_NAMES)
     assert "false negative: pet missed" in labels and "background ↔ border confused" in labels
@@ -278,26 +280,26 @@ def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
 
 def test_plot_prediction_errors_marks_a_class_without_iou():
     mask = np.ones((2, 2), int)  # background only, predicted perfectly
-    fig = viz.plot_prediction_errors(np.zeros((2, 2, 3)), mask, mask)
+    fig = errors.plot_prediction_errors(np.zeros((2, 2, 3)), mask, mask)
     assert fig._suptitle.get_text() == "mean IoU 1.000   (pet – · background 1.000 · border –)"
 
 
 def test_plot_confusion_matrix_rows_are_recalls():
     cm = np.array([[8, 2, 0], [1, 1, 2], [0, 0, 5]])
-    fig = viz.plot_confusion_matrix(cm)
+    fig = errors.plot_confusion_matrix(cm)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["80.0%", "20.0%", "0.0%", "25.0%", "25.0%", "50.0%", "0.0%", "0.0%", "100.0%"]
     assert "recall" in fig.axes[0].get_title()
-    assert [t.get_text() for t in viz.plot_confusion_matrix(cm, False).axes[0].texts][0] == "8"
+    assert [t.get_text() for t in errors.plot_confusion_matrix(cm, False).axes[0].texts][0] == "8"
     with pytest.raises(ValueError, match="expected a"):
-        viz.plot_confusion_matrix(np.ones((2, 2)))
+        errors.plot_confusion_matrix(np.ones((2, 2)))
 
 
 def test_plot_iou_histogram_counts_every_finite_image_and_marks_mean_and_median():
-    fig = viz.plot_iou_histogram([0.2, 0.5, 0.9, np.nan])
+    fig = errors.plot_iou_histogram([0.2, 0.5, 0.9, np.nan])
     ax = fig.axes[0]
     assert sum(patch.get_height() for patch in ax.patches) == 3
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mean 0.533", "median 0.500"]
     assert "3 images" in ax.get_title()
     with pytest.raises(ValueError, match=r"need IoUs in \[0, 1\]"):
-        viz.plot_iou_histogram([1.5])
+        errors.plot_iou_histogram([1.5])

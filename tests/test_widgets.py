@@ -1,12 +1,13 @@
-"""labutils.widgets: the pure functions behind each widget, then the thin widget itself."""
+"""playground_widget and stepper_widget: the pure functions behind each widget, then the widget."""
 
 import re
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
 
-from labutils import metrics, widgets
+from labutils import errors, metrics, playground_widget, stepper_widget
 
 plt.switch_backend("Agg")  # draw off-screen
 
@@ -29,14 +30,14 @@ def close_figures():
 
 
 def test_unchanged_prediction_is_perfect(square):
-    scores = widgets.score_shifted_prediction(square)
+    scores = playground_widget.score_shifted_prediction(square)
     np.testing.assert_array_equal(scores["pred_mask"], square)
     assert scores["iou"] == scores["dice"] == scores["accuracy"] == 1.0
 
 
 @pytest.mark.parametrize(("dx", "dy"), [(2, 0), (0, 2), (-2, 0), (0, -2)])
 def test_shift_gives_the_hand_computed_scores(square, dx, dy):
-    scores = widgets.score_shifted_prediction(square, dx=dx, dy=dy)
+    scores = playground_widget.score_shifted_prediction(square, dx=dx, dy=dy)
     # 80 of 100 pixels still overlap: IoU 80 / 120, Dice 160 / 200, 40 of 1600 pixels wrong
     assert scores["iou"] == pytest.approx(2 / 3)
     assert scores["dice"] == pytest.approx(0.8)
@@ -45,13 +46,13 @@ def test_shift_gives_the_hand_computed_scores(square, dx, dy):
 
 
 def test_shift_directions_follow_image_coordinates(square):
-    right_down = widgets.score_shifted_prediction(square, dx=3, dy=5)["pred_mask"]
+    right_down = playground_widget.score_shifted_prediction(square, dx=3, dy=5)["pred_mask"]
     rows, cols = np.nonzero(right_down)
     assert (rows.min(), cols.min()) == (15, 13)
 
 
 def test_prediction_moved_out_of_the_image_scores_zero(square):
-    scores = widgets.score_shifted_prediction(square, dx=35)
+    scores = playground_widget.score_shifted_prediction(square, dx=35)
     assert not scores["pred_mask"].any()
     assert scores["iou"] == scores["dice"] == 0.0
     assert scores["accuracy"] == pytest.approx(1 - 100 / 1600)
@@ -59,7 +60,7 @@ def test_prediction_moved_out_of_the_image_scores_zero(square):
 
 @pytest.mark.parametrize(("scale", "area"), [(2.0, 400), (0.5, 25)])
 def test_scaling_keeps_the_centre_and_scales_the_area(square, scale, area):
-    scores = widgets.score_shifted_prediction(square, scale=scale)
+    scores = playground_widget.score_shifted_prediction(square, scale=scale)
     pred = scores["pred_mask"]
     assert pred.sum() == area
     assert np.argwhere(pred).mean(axis=0) == pytest.approx([14.5, 14.5], abs=0.5)
@@ -77,12 +78,12 @@ def test_scaling_keeps_the_centre_and_scales_the_area(square, scale, area):
 )
 def test_bad_input_says_what_was_expected(mask, kwargs, expected):
     with pytest.raises(ValueError, match=re.escape(expected)):
-        widgets.score_shifted_prediction(mask, **kwargs)
+        playground_widget.score_shifted_prediction(mask, **kwargs)
 
 
 def test_figure_colours_each_kind_of_pixel_and_shows_the_scores(square):
-    scores = widgets.score_shifted_prediction(square, dx=2)
-    fig = widgets.plot_shifted_prediction(square, scores)
+    scores = playground_widget.score_shifted_prediction(square, dx=2)
+    fig = playground_widget.plot_shifted_prediction(square, scores)
     ax = fig.axes[0]
     assert "IoU 0.667" in ax.get_title() and "Dice 0.800" in ax.get_title()
     picture = ax.images[0].get_array()  # (H, W, 3) RGB
@@ -98,14 +99,14 @@ def test_figure_colours_each_kind_of_pixel_and_shows_the_scores(square):
 
 
 def test_playground_sliders_rescore_the_prediction(square):
-    playground = widgets.iou_playground(square)
+    playground = playground_widget.iou_playground(square)
     sliders = {w.description: w for w in playground.children if hasattr(w, "description")}
     assert set(sliders) == {"dx (right)", "dy (down)", "scale"}
     assert playground.result["iou"] == 1.0
     sliders["dx (right)"].value = 2
     assert playground.result["iou"] == pytest.approx(2 / 3)
     sliders["scale"].value = 2.0
-    expected = widgets.score_shifted_prediction(square, dx=2, scale=2.0)
+    expected = playground_widget.score_shifted_prediction(square, dx=2, scale=2.0)
     assert playground.result["iou"] == pytest.approx(expected["iou"])
 
 
@@ -114,27 +115,27 @@ def test_playground_sliders_rescore_the_prediction(square):
 
 def test_order_by_iou_keeps_the_order_or_puts_the_worst_first():
     ious = [0.9, 0.2, 0.5, 0.2]
-    np.testing.assert_array_equal(widgets.order_by_iou(ious), [0, 1, 2, 3])
-    np.testing.assert_array_equal(widgets.order_by_iou(ious, worst_first=True), [1, 3, 2, 0])
-    assert widgets.order_by_iou(ious).dtype == np.int64
+    np.testing.assert_array_equal(stepper_widget.order_by_iou(ious), [0, 1, 2, 3])
+    np.testing.assert_array_equal(stepper_widget.order_by_iou(ious, worst_first=True), [1, 3, 2, 0])
+    assert stepper_widget.order_by_iou(ious).dtype == np.int64
     with pytest.raises(ValueError, match=r"expected one IoU per image, \(N,\)"):
-        widgets.order_by_iou([])
+        stepper_widget.order_by_iou([])
 
 
 def test_describe_step_names_the_image_its_rank_and_its_iou():
     ious = np.array([0.9, 0.2, 0.5])
-    order = widgets.order_by_iou(ious, worst_first=True)  # [1, 2, 0]
-    assert widgets.describe_step(1, order, ious, worst_first=True) == (
+    order = stepper_widget.order_by_iou(ious, worst_first=True)  # [1, 2, 0]
+    assert stepper_widget.describe_step(1, order, ious, worst_first=True) == (
         "<b>image 2</b> · 2 of 3, worst first · mean IoU <b>0.500</b>"
     )
-    assert widgets.describe_step(0, [0, 1, 2], ious) == (
+    assert stepper_widget.describe_step(0, [0, 1, 2], ious) == (
         "<b>image 0</b> · 1 of 3 · mean IoU <b>0.900</b>"
     )
 
 
 def test_figure_to_png_returns_png_bytes_and_closes_the_figure():
     fig = plt.figure(figsize=(1, 1))
-    png = widgets.figure_to_png(fig)
+    png = stepper_widget.figure_to_png(fig)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert not plt.fignum_exists(fig.number)
 
@@ -161,7 +162,7 @@ def stepper_parts(stepper):
 
 
 def test_stepper_shows_the_first_image_with_css_classes_for_the_browser(predictions):
-    stepper = widgets.prediction_stepper(*predictions)
+    stepper = stepper_widget.prediction_stepper(*predictions)
     parts, caption, view = stepper_parts(stepper)
     assert set(parts) == {"play", "◀ Prev", "step", "Next ▶", "worst first"}
     assert "seglab-iou" in caption._dom_classes and "seglab-view" in view._dom_classes
@@ -171,7 +172,7 @@ def test_stepper_shows_the_first_image_with_css_classes_for_the_browser(predicti
 
 def test_stepper_slider_and_buttons_change_image_and_caption(predictions):
     ious = metrics.mean_iou_per_image(predictions[1], predictions[2], 3)
-    parts, caption, view = stepper_parts(widgets.prediction_stepper(*predictions))
+    parts, caption, view = stepper_parts(stepper_widget.prediction_stepper(*predictions))
     first_png = view.value
     parts["step"].value = 1
     assert caption.value.startswith("<b>image 1</b> · 2 of 4")
@@ -187,7 +188,7 @@ def test_stepper_slider_and_buttons_change_image_and_caption(predictions):
 
 
 def test_stepper_worst_first_starts_at_the_worst_image(predictions):
-    parts, caption, _ = stepper_parts(widgets.prediction_stepper(*predictions))
+    parts, caption, _ = stepper_parts(stepper_widget.prediction_stepper(*predictions))
     parts["step"].value = 2
     parts["worst first"].value = True
     assert parts["step"].value == 0
@@ -201,4 +202,13 @@ def test_stepper_worst_first_starts_at_the_worst_image(predictions):
 def test_stepper_refuses_mismatched_inputs(predictions):
     images, masks, pred_masks = predictions
     with pytest.raises(ValueError, match="expected the same number"):
-        widgets.prediction_stepper(images[:3], masks, pred_masks)
+        stepper_widget.prediction_stepper(images[:3], masks, pred_masks)
+
+
+def test_playground_paints_with_the_error_map_colours(square):
+    """The playground's four kinds of pixel are lesson 06's error-map kinds, in their colours."""
+    scores = playground_widget.score_shifted_prediction(square)
+    fig = playground_widget.plot_shifted_prediction(square, scores)
+    handles = fig.legends[0].legend_handles
+    expected = [to_rgb(colour) for colour in errors.ERROR_COLORS[: len(handles)]]
+    assert [tuple(h.get_facecolor()[:3]) for h in handles] == expected
