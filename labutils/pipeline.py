@@ -1,7 +1,8 @@
 """The input pipeline of lessons 03-05: decode, resize, augment, batch, prefetch.
 
-Taught in ``notebooks/03_pets_dataset.ipynb``. Two routes lead to the same batches
-``(images float32 (B, S, S, 3) in [0, 1], masks int32 (B, S, S, 1) values 0..2)``:
+Taught in lesson 03, §8 "The input pipeline". Two routes lead to the same batches
+``(images float32 (B, S, S, 3) in [0, 1], masks int32 (B, S, S, 1))``, mask labels
+0 = pet, 1 = background, 2 = border (``vocabulary.CLASS_NAMES``):
 
 - :func:`make_dataset` streams: map → cache → shuffle → batch → augment → prefetch.
 - :func:`load_arrays` + :func:`dataset_from_arrays` is the fast path for training on a CPU:
@@ -19,6 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from labutils import data
+from labutils.masks import as_label_mask
+from labutils.vocabulary import NUM_CLASSES
 
 __all__ = [
     "augment_batch",
@@ -34,7 +37,6 @@ AUTOTUNE = tf.data.AUTOTUNE
 SHUFFLE_BUFFER = 1024
 #: Random zoom of :func:`augment_batch`: the crop's side is this fraction of the image side.
 _ZOOM_RANGE = (0.75, 1.0)
-_MASK_FIX = "subtract 1 from the trimap (1, 2, 3 → 0, 1, 2) exactly once."
 
 
 def prepare_example(
@@ -43,7 +45,8 @@ def prepare_example(
     """Turn one TFDS-style example into a model-ready ``(image, mask)`` pair.
 
     The image is resized bilinearly (antialiased, so shrinking a large photo does not alias);
-    the mask with nearest neighbour, so it keeps exactly the labels of the trimap.
+    the mask with nearest neighbour, so it keeps exactly the labels of the trimap. Taught in
+    lesson 03, §8 "The input pipeline"; used in lesson 04, §1 "A few training photos".
 
     Args:
         example: a dict with ``image`` uint8 (H, W, 3) and ``segmentation_mask`` uint8
@@ -54,13 +57,18 @@ def prepare_example(
     Returns:
         ``image`` float32 (S, S, 3) in [0, 1] and ``mask`` int32 (M, M, 1) with
         0 = pet, 1 = background, 2 = border.
+
+    >>> tri = np.full((40, 60, 1), 2, np.uint8)  # a trimap of background only
+    >>> image, mask = prepare_example({"image": tri.repeat(3, 2), "segmentation_mask": tri}, 16)
+    >>> image.shape, mask.shape, int(mask[0, 0, 0])
+    (TensorShape([16, 16, 3]), TensorShape([16, 16, 1]), 1)
     """
     size = (image_size, image_size)
     image = tf.image.resize(tf.cast(example["image"], tf.float32), size, antialias=True)
     image = tf.clip_by_value(image / 255.0, 0.0, 1.0)  # (S, S, 3) float32 in [0, 1]
     mask_size = image_size if mask_size is None else mask_size
     mask = tf.image.resize(example["segmentation_mask"], (mask_size, mask_size), "nearest")
-    mask = tf.cast(mask, tf.int32) - 1  # (M, M, 1) int32, values 0..2
+    mask = tf.cast(mask, tf.int32) - 1  # (M, M, 1) int32: the trimap's 1..3 become 0..2
     return image, mask
 
 
@@ -69,6 +77,8 @@ def load_arrays(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode and resize a whole split once and keep it in memory (the fast path).
 
+    Taught in lesson 05, §2 "The data, decoded once"; used in lessons 06-08.
+
     Args:
         split: a :func:`labutils.data.load_pets` split, e.g. ``"train"`` or ``"test[:50%]"``.
         source: anything :func:`labutils.data.load_pets` accepts.
@@ -76,7 +86,8 @@ def load_arrays(
         verbose: report progress on stderr (one line per 256 images).
 
     Returns:
-        ``images`` uint8 (N, S, S, 3) and ``masks`` uint8 (N, S, S, 1) with values 0..2.
+        ``images`` uint8 (N, S, S, 3) and ``masks`` uint8 (N, S, S, 1), labels as in
+        :func:`prepare_example`.
 
     Raises:
         ValueError: if the split holds no images.
@@ -125,6 +136,8 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Build the streaming pipeline: map → cache → shuffle → batch → augment → prefetch.
 
+    Taught in lesson 03, §8 "The input pipeline".
+
     Args:
         split: a :func:`labutils.data.load_pets` split, e.g. ``"train+test[:80%]"``.
         source: anything :func:`labutils.data.load_pets` accepts.
@@ -168,9 +181,11 @@ def dataset_from_arrays(
 ) -> tf.data.Dataset:
     """Batch in-memory arrays from :func:`load_arrays`: shuffle → batch → augment → prefetch.
 
+    Taught in lesson 05, §2 "The data, decoded once"; used in lessons 06 and 08.
+
     Args:
         images: uint8 (N, S, S, 3).
-        masks: uint8 or int (N, S, S, 1), values 0..2.
+        masks: uint8 or int (N, S, S, 1), class labels in ``[0, NUM_CLASSES)``.
         batch_size: images per batch B (the last batch may be smaller).
         augment: apply :func:`augment_batch` to every batch.
         shuffle: reshuffle the whole array every epoch.
@@ -189,8 +204,7 @@ def dataset_from_arrays(
             f"got {images.dtype} images {images.shape} and masks {masks.shape}."
         )
     validate_batch(images[:1] / 255.0, masks[:1])  # shapes and dtypes
-    if len(masks) and masks.max() > 2:
-        raise ValueError(f"mask values must lie in 0..2, got up to {masks.max()}: {_MASK_FIX}")
+    _check_labels(masks, NUM_CLASSES)  # every mask, not only the first
 
     def to_float(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return tf.cast(image, tf.float32) / 255.0, tf.cast(mask, tf.int32)
@@ -207,8 +221,9 @@ def augment_batch(
     """Randomly flip and zoom each image and its mask together (labels stay exact).
 
     Each example is flipped left-right with probability 1/2 and cropped to a random square
-    of 75-100 % of its side, resized back to S×S: bilinear for the image, nearest neighbour
-    for the mask, so the mask only ever holds labels it held before.
+    of 75-100 % of its side (``_ZOOM_RANGE``), resized back to S×S: bilinear for the image,
+    nearest neighbour for the mask, so the mask only ever holds labels it held before. Taught
+    in lesson 03, §7 "Augmentation: move the image and its mask together".
 
     Args:
         images: float32 (B, S, S, 3).
@@ -217,6 +232,11 @@ def augment_batch(
 
     Returns:
         ``images`` float32 (B, S, S, 3) and ``masks`` int32 (B, S, S, 1), aligned.
+
+    >>> images, masks = augment_batch(np.zeros((2, 8, 8, 3), np.float32),
+    ...                               np.ones((2, 8, 8, 1), np.int32), seed=(1, 2))
+    >>> images.shape, masks.dtype.name
+    (TensorShape([2, 8, 8, 3]), 'int32')
     """
     if seed is None:
         seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
@@ -234,8 +254,10 @@ def augment_batch(
     return images, tf.cast(masks, tf.int32)
 
 
-def validate_batch(images: object, masks: object, num_classes: int = 3) -> None:
+def validate_batch(images: object, masks: object, num_classes: int = NUM_CLASSES) -> None:
     """Check that a batch is what the models expect; raise a clear error if not.
+
+    Taught in lesson 03, §8 "The input pipeline".
 
     Args:
         images: float (B, H, W, 3) with values in [0, 1].
@@ -244,6 +266,12 @@ def validate_batch(images: object, masks: object, num_classes: int = 3) -> None:
 
     Raises:
         ValueError: naming what was expected, what came, and the usual fix.
+
+    >>> images, masks = np.zeros((2, 4, 4, 3)), np.ones((2, 4, 4, 1), np.int32)
+    >>> validate_batch(images, masks)
+    >>> validate_batch(images, masks + 2)
+    Traceback (most recent call last):
+    ValueError: masks has labels from 3 to 3: expected labels ... 0..2 (num_classes=3). ...
     """
     images, masks = np.asarray(images), np.asarray(masks)
     if images.ndim != 4 or images.shape[-1] != 3 or not np.issubdtype(images.dtype, np.floating):
@@ -262,8 +290,10 @@ def validate_batch(images: object, masks: object, num_classes: int = 3) -> None:
             f"images, got {masks.dtype} {masks.shape}: keep the trailing channel, resize "
             "masks with method='nearest' and cast them to int32."
         )
-    if masks.size and (masks.min() < 0 or masks.max() >= num_classes):
-        raise ValueError(
-            f"mask values must lie in 0..{num_classes - 1}, got {masks.min()}..{masks.max()}: "
-            + _MASK_FIX
-        )
+    _check_labels(masks, num_classes)
+
+
+def _check_labels(masks: np.ndarray, num_classes: int) -> None:
+    """``as_label_mask``'s check of integer masks, run on their extremes: no int64 copy of all."""
+    if masks.size:
+        as_label_mask(np.array([masks.min(), masks.max()]), "masks", num_classes, ndim=1)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labutils import data
+from labutils import data, folder, splits, vocabulary
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-iiit-pet"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="the shared real data is not here")
@@ -168,7 +168,7 @@ def test_folder_labels_species_and_head_boxes_come_from_the_annotations(faulty_f
     np.testing.assert_allclose(
         examples["rgb_ok.jpg"]["head_bbox"], [4 / 40, 3 / 30, 30 / 40, 15 / 30]
     )
-    np.testing.assert_array_equal(examples["test_ok.jpg"]["head_bbox"], data.NO_HEAD_BBOX)
+    np.testing.assert_array_equal(examples["test_ok.jpg"]["head_bbox"], folder.NO_HEAD_BBOX)
 
 
 def test_folder_and_synthetic_elements_match_tfds_features(faulty_folder):
@@ -205,7 +205,7 @@ def test_split_boundaries_match_tfds(split):
         (a.splitname, a.from_ or 0, sizes[a.splitname] if a.to is None else a.to)
         for a in tfds.core.ReadInstruction.from_spec(split).to_absolute(infos)
     ]
-    assert data._absolute_slices(split, sizes) == expected
+    assert splits._absolute_slices(split, sizes) == expected
 
 
 @pytest.mark.parametrize(
@@ -352,8 +352,8 @@ def test_real_folder_masks_labels_species_and_boxes(real_examples):
     for name, label, species, head_bbox, values, same_size in real_examples:
         assert values <= {1, 2, 3} and 1 in values and same_size, name
         assert 0 <= label <= 36 and (label, species) == listed[name], name
-        assert data.SPECIES_NAMES[species] == ("cat" if name[0].isupper() else "dog"), name
-        assert data.BREED_NAMES[label] == name.rsplit("_", 1)[0], name
+        assert vocabulary.SPECIES_NAMES[species] == ("cat" if name[0].isupper() else "dog"), name
+        assert vocabulary.BREED_NAMES[label] == name.rsplit("_", 1)[0], name
         ymin, xmin, ymax, xmax = head_bbox
         has_xml = (REAL / "annotations" / "xmls" / name.replace(".jpg", ".xml")).is_file()
         assert (0 <= ymin < ymax <= 1 and 0 <= xmin < xmax <= 1) if has_xml else not any(head_bbox)
@@ -402,8 +402,8 @@ def mocked_tfds(tmp_path):
 
 
 def test_tfds_source_has_the_folder_sources_element_spec(mocked_tfds, faulty_folder):
-    from_tfds = data.load_pets(data.TRAIN_SPLIT, mocked_tfds)
-    from_folder = _load_quietly(data.TRAIN_SPLIT, f"folder:{faulty_folder}")
+    from_tfds = data.load_pets(splits.TRAIN_SPLIT, mocked_tfds)
+    from_folder = _load_quietly(splits.TRAIN_SPLIT, f"folder:{faulty_folder}")
     assert from_tfds.element_spec == from_folder.element_spec
     example = next(iter(from_tfds))  # one of TFDS's fake examples, through our code path
     assert example["image"].shape[-1] == 3 and example["segmentation_mask"].shape[-1] == 1
@@ -415,7 +415,7 @@ def test_tfds_source_batches_like_the_folder_source(mocked_tfds, faulty_folder):
 
     specs = [
         pipeline.make_dataset(
-            data.VAL_SPLIT, source, 32, 2, shuffle=False, cache=False
+            splits.VAL_SPLIT, source, 32, 2, shuffle=False, cache=False
         ).element_spec
         for source in (mocked_tfds, data.DataSource("folder", faulty_folder, "folder"))
     ]
@@ -423,7 +423,7 @@ def test_tfds_source_batches_like_the_folder_source(mocked_tfds, faulty_folder):
 
 
 @pytest.mark.parametrize(
-    "split", [data.TRAIN_SPLIT, data.VAL_SPLIT, data.TEST_SPLIT, "train[:50%]+test[50%:]"]
+    "split", [splits.TRAIN_SPLIT, splits.VAL_SPLIT, splits.TEST_SPLIT, "train[:50%]+test[50%:]"]
 )
 def test_tfds_source_hands_the_split_to_tfds_unchanged(mocked_tfds, faulty_folder, split):
     from unittest import mock

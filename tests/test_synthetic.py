@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from labutils import synthetic
-from labutils.data import BREED_NAMES, SPECIES_NAMES
+from labutils.vocabulary import BREED_NAMES, SPECIES_NAMES
 
 
 @pytest.fixture(scope="module")
