@@ -52,10 +52,10 @@ _ERROR_PALETTE = np.round(np.array([to_rgb(c) for c in ERROR_COLORS]) * 255).ast
 def error_map(mask: Any, pred_mask: Any, target_class: int = 0) -> np.ndarray:
     """Sort every pixel into correct / false positive / false negative for one class.
 
-    With three classes an error is not simply a false positive or a false negative; both are
-    defined with respect to ``target_class`` (the pet by default), and a mistake between two
-    other classes (background ↔ border) is a kind of its own. Binary masks are two classes:
-    seen from class 1, the object, code 4 never occurs.
+    With more than two classes an error is not simply a false positive or a false negative:
+    both are defined with respect to ``target_class`` (the pet by default), and a mistake
+    between two other classes (background ↔ border) is a kind of its own. Binary masks are two
+    classes: seen from class 1, the object, code 4 never occurs.
 
     Used in lesson 06, §6 "Image by image".
 
@@ -182,8 +182,10 @@ def plot_prediction_errors(
     kinds = [kind.format(name=name, others=others) for kind, _ in ERROR_KINDS]
     options = {"loc": "upper center", "fontsize": "small", "frameon": False}
     add_class_legend(fig, title="classes", bbox_to_anchor=(0.38, 0.2), **options)
-    fig.legend(handles=error_legend_handles(kinds), title="errors", ncols=2,
-               bbox_to_anchor=(0.77, 0.2), **options)  # fmt: skip
+    error_handles = error_legend_handles(kinds)
+    fig.legend(
+        handles=error_handles, title="errors", ncols=2, bbox_to_anchor=(0.77, 0.2), **options
+    )
     fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig
 
