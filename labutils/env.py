@@ -1,4 +1,13 @@
-"""The notebooks' Setup cell: where the lab keeps its files, versions, seeding."""
+"""The notebooks' Setup cell: where the lab keeps its files, versions, seeding.
+
+Every lesson's Setup cell calls :func:`setup_notebook`. It imports only the standard library;
+TensorFlow is imported when a function needs it. :func:`quiet_tensorflow` drops lines like:
+
+>>> bool(_STARTUP_LINE.match("I0000 00:00:1796161083.363644   18523 port.cc:153] oneDNN ops"))
+True
+>>> bool(_STARTUP_LINE.match("Traceback: something the user must see"))
+False
+"""
 
 from __future__ import annotations
 
@@ -26,7 +35,9 @@ def data_dir() -> Path:
     """Return the folder for downloads, caches and saved models.
 
     ``$SEGLAB_HOME`` if set; else the checkout's ``data/`` folder when labutils runs from a
-    checkout (or an editable install); else ``./data`` (e.g. on Colab).
+    checkout (or an editable install); else ``./data`` (e.g. on Colab). Used in lesson 05,
+    §6 "Callbacks: watch, stop, keep the best" (where the trained models are saved) and by
+    every data source.
     """
     if os.environ.get("SEGLAB_HOME"):
         return Path(os.environ["SEGLAB_HOME"]).expanduser()
@@ -40,6 +51,10 @@ def setup_notebook(seed: int = 42) -> None:
     """Seed every random generator and print the versions and device in use.
 
     Warns (never fails) when there is no GPU. TensorFlow starts quietly (:func:`quiet_tensorflow`).
+    Used in every lesson's Setup cell.
+
+    Args:
+        seed: the seed of Python's, NumPy's and TensorFlow's generators (``keras.utils``).
     """
     quiet_tensorflow()  # TensorFlow's C++ start-up lines, unless TF_CPP_MIN_LOG_LEVEL is set
     import keras  # imported here so that importing labutils stays cheap
@@ -65,7 +80,8 @@ def quiet_tensorflow() -> bool:
     Unless the user has set ``TF_CPP_MIN_LOG_LEVEL`` (then TensorFlow logs as they asked), it
     is set to 2 (errors only) before TensorFlow is imported, and the start-up lines that the
     variable cannot reach (absl's "All log messages before absl::InitializeLog()", oneDNN,
-    CUDA, CPU features) are dropped; anything else written meanwhile is passed on.
+    CUDA, CPU features) are dropped; anything else written meanwhile is passed on. Used by
+    :func:`setup_notebook` (every lesson's Setup cell) and the command line.
 
     Returns:
         True if the start-up was silenced, False if the user's setting was kept or

@@ -57,8 +57,9 @@ def scene_indices(split: str) -> range:
 def make_scene(index: int) -> dict:
     """Draw synthetic scene number ``index`` (the same scene every time).
 
-    Used in lesson 07, §1 "Boxes in the data" and through ``data.load_pets(split,
-    "synthetic")`` wherever the photos are absent (lesson 03, §4 "What is in the data").
+    Used in lesson 07, §5 "Instances: when there is more than one pet" (pets cut out of
+    scenes) and through ``data.load_pets(split, "synthetic")`` wherever the photos are absent
+    (lesson 03, §4 "What is in the data").
 
     Returns:
         A dict like a TFDS oxford_iiit_pet element: ``image`` uint8 (H, W, 3) with H, W in
