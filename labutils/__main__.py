@@ -1,12 +1,9 @@
 """The command line: ``python -m labutils COMMAND`` (see ``--help`` of each).
 
-- ``train`` fits the lab's recommended U-Net and writes ``MODEL.keras`` plus ``MODEL.json``
-  (the configuration, the history, validation metrics and the wall time).
-- ``evaluate`` prints one JSON object with ``miou``, ``iou_per_class``, ``mean_dice``,
-  ``pixel_accuracy`` and ``images``.
-- ``student``, ``new-lesson``, ``render`` and ``strip`` are the instructors' commands
-  (labutils.student, CONTRIBUTING.md); ``set-repo URL`` points a fork of the course at its
-  own repository (labutils.lessons.set_repo).
+- ``train`` fits the lab's recommended U-Net (labutils.cli_train); ``evaluate`` scores a saved
+  one and prints JSON (labutils.cli_evaluate);
+- ``student``, ``new-lesson``, ``render``, ``strip`` and ``set-repo`` are the instructors'
+  commands (labutils.cli_lessons, CONTRIBUTING.md).
 
 Progress goes to stderr, results to stdout and files. Mistakes (bad arguments, a missing or
 incompatible model, an empty split) end with one line on stderr and a non-zero exit code.
@@ -15,338 +12,38 @@ incompatible model, an empty split) end with one line on stderr and a non-zero e
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
-import zipfile
-from collections.abc import Callable
-from dataclasses import asdict
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from labutils.data import TEST_SPLIT, TRAIN_SPLIT, VAL_SPLIT  # the protocol; no TensorFlow
-
-if TYPE_CHECKING:
-    import keras
-
-    from labutils.training import TrainConfig
+from labutils import cli_evaluate, cli_lessons, cli_train
 
 __all__ = ["build_parser", "main"]
 
-_BUDGET_MIN = 14.0  # the lesson's promise is 15 minutes on a 2-core laptop CPU
-_RESERVE_MIN = 0.5  # kept for the last validation pass, saving and scoring
-
-
-def _number(kind: type, is_valid: Callable[[float], bool], expected: str) -> Callable:
-    """An argparse type: ``kind(text)`` if ``is_valid`` of it, else a one-line usage error."""
-
-    def parse(text: str) -> float:
-        value = kind(text)
-        if not is_valid(value) or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
-        return value
-
-    return parse
-
-
-_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-_positive_float = _number(float, lambda v: v > 0, "a positive number")
-_minutes = _number(float, lambda v: v >= 0, "minutes >= 0 (0: no limit)")
-_scale = _number(float, lambda v: 0 < v <= 1, "a fraction in (0, 1]")
-
-
-def _add_train(subparsers: argparse._SubParsersAction) -> None:
-    train = subparsers.add_parser(
-        "train",
-        help="train the recommended U-Net and save it with a JSON report",
-        description="Train on --train-split, validate on --val-split after every epoch and "
-        "keep the epoch with the best validation mean IoU, then score it once on --test-split. "
-        "The default splits are the course's protocol (labutils.data): the validation photos "
-        "are carved from the official training photos, never taken from the test photos. "
-        "By default the run is time-budgeted: the learning rate follows a cosine of the "
-        "elapsed fraction of --time-budget and training stops when it is spent.",
-    )
-    train.add_argument("--data", default="auto", help="dataset folder, 'tfds' or 'synthetic'")
-    train.add_argument("--out", required=True, type=Path, help="where to write MODEL.keras")
-    train.add_argument("--img-size", type=_positive_int, help="input side (default 128)")
-    train.add_argument("--epochs", type=_positive_int, help="most epochs (default 300)")
-    train.add_argument(
-        "--time-budget",
-        type=_minutes,
-        help=f"minutes for the whole command, 0 for no limit (default {_BUDGET_MIN:g} on a CPU, "
-        "60 on a GPU, where epochs are cheap): training stops in time to save and score the "
-        "model",
-    )
-    train.add_argument(
-        "--batch-size", type=_positive_int, help="images per step (default 16, 64 on a GPU)"
-    )
-    train.add_argument("--lr", type=_positive_float, help="peak learning rate (default 2e-3)")
-    train.add_argument("--base-filters", type=_positive_int, help="first block's filters")
-    train.add_argument("--depth", type=_positive_int, help="number of down-samplings")
-    train.add_argument(
-        "--start-scale",
-        type=_scale,
-        help="side of the images in the first 30%% of the budget, as a fraction of --img-size "
-        "(default 0.5; 1 trains at full size throughout)",
-    )
-    train.add_argument("--loss", choices=["ce+dice", "ce"], help="loss (default ce+dice)")
-    train.add_argument("--no-augment", action="store_true", help="no flips or zooms")
-    train.add_argument(
-        "--precision", choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
-        help="default auto: mixed_float16 on GPUs of compute capability >= 7.0, mixed_bfloat16 "
-        "on CPUs with bfloat16 units, else float32",
-    )  # fmt: skip
-    train.add_argument(
-        "--stream",
-        action="store_true",
-        help="decode the images every epoch instead of once, holding only a shuffle buffer in "
-        "memory (for the full dataset on a small machine; slower per epoch)",
-    )
-    train.add_argument("--resume", type=Path, help="start from these weights (.keras/.weights.h5)")
-    train.add_argument("--train-split", default=TRAIN_SPLIT, help="default: %(default)s")
-    train.add_argument(
-        "--val-split", default=VAL_SPLIT, help="chooses the epoch (default: %(default)s)"
-    )
-    train.add_argument(
-        "--test-split",
-        default=TEST_SPLIT,
-        help="scored once at the end; 'none' to skip (default: %(default)s)",
-    )
-    train.add_argument("--seed", type=int, default=42)
-    train.set_defaults(func=_run_train)
-
-
-def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
-    evaluate = subparsers.add_parser(
-        "evaluate",
-        help="score a saved model; prints one JSON object",
-        description="Print miou, iou_per_class, mean_dice, pixel_accuracy and images as JSON.",
-    )
-    evaluate.add_argument("--model", required=True, type=Path, help="a .keras model file")
-    evaluate.add_argument("--data", default="auto", help="dataset folder, 'tfds' or 'synthetic'")
-    evaluate.add_argument("--split", default="test", help="default: test")
-    evaluate.add_argument(
-        "--eval-size",
-        type=_positive_int,
-        help="compare at N×N: truth resized nearest-neighbour, predicted probabilities "
-        "bilinearly (default: the model's input size)",
-    )
-    evaluate.add_argument("--batch-size", type=_positive_int, default=32)
-    evaluate.set_defaults(func=_run_evaluate)
+_TENSORFLOW_COMMANDS = ("train", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser; each subcommand sets ``func``, the function that runs it.
 
+    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)" and
+    lesson 06, §2 "One confusion matrix, every score" (``train`` and ``evaluate``).
+
     Returns:
         An ``ArgumentParser`` with the subcommands ``train`` and ``evaluate``, and the
-        instructors' ``student``, ``new-lesson``, ``render`` and ``strip`` (labutils.student).
+        instructors' ``student``, ``new-lesson``, ``render``, ``strip`` and ``set-repo``.
     """
-    from labutils.student import add_subcommands
-
     parser = argparse.ArgumentParser(prog="python -m labutils", description=__doc__.split("\n")[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
-    _add_train(subparsers)
-    _add_evaluate(subparsers)
-    add_subcommands(subparsers)
-    _add_set_repo(subparsers)
+    for commands in (cli_train, cli_evaluate, cli_lessons):
+        commands.add_subcommands(subparsers)
     return parser
-
-
-def _add_set_repo(subparsers: argparse._SubParsersAction) -> None:
-    set_repo = subparsers.add_parser(
-        "set-repo",
-        help="point the course at another GitHub repository (REPO_URL, badges, Setup cells)",
-        description="Rewrite labutils.REPO_URL and every address of the old repository in "
-        "README.md, CONTRIBUTING.md, the lessons (Colab badges, Setup cells) and the lesson "
-        "template, e.g. after forking the course.",
-    )
-    set_repo.add_argument("url", help="https://github.com/OWNER/NAME")
-    set_repo.add_argument("--root", type=Path, default=Path("."), help="the checkout (default .)")
-    set_repo.set_defaults(func=_run_set_repo)
-
-
-def _run_set_repo(args: argparse.Namespace) -> int:
-    from labutils import lessons
-
-    changed = lessons.set_repo(args.url, args.root)
-    for path in changed:
-        print(f"rewrote {path}")
-    print(f"{len(changed)} files now point at {args.url}" if changed else "nothing to change")
-    return 0
-
-
-def _train_config(args: argparse.Namespace) -> TrainConfig:
-    """The recommended TrainConfig with the command line's overrides."""
-    from labutils import training
-
-    config = training.TrainConfig.for_device(seed=args.seed, augment=not args.no_augment)
-    overrides = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.lr,
-        "start_scale": args.start_scale,
-        "loss": args.loss,
-        "precision": args.precision,
-    }
-    for name, value in overrides.items():
-        if value is not None:
-            setattr(config, name, value)
-    model = {"image_size": args.img_size, "base_filters": args.base_filters, "depth": args.depth}
-    config.model.update({k: v for k, v in model.items() if v is not None})
-    return config
-
-
-def _fit_minutes(budget_min: float, elapsed_s: float) -> float | None:
-    """Minutes left for ``fit`` out of the command's budget (``None`` when unlimited)."""
-    if not budget_min:
-        return None
-    left = budget_min - elapsed_s / 60 - _RESERVE_MIN
-    if left <= 0:
-        raise ValueError(
-            f"--time-budget {budget_min:g} minutes is spent before training starts (loading "
-            f"took {elapsed_s / 60:.1f} minutes): give more minutes, or 0 for no limit."
-        )
-    return round(left, 2)
-
-
-def _progress_callback(budget_min: float | None) -> keras.callbacks.Callback:
-    """A callback that writes one line per epoch to stderr."""
-    import keras
-
-    start = time.perf_counter()
-
-    def report(epoch: int, logs: dict) -> None:
-        elapsed = time.perf_counter() - start
-        of = f" of {budget_min:.1f}" if budget_min else ""
-        print(
-            f"epoch {epoch + 1}: {elapsed / 60:.1f}{of} min, loss {logs['loss']:.3f}, "
-            f"val_miou {logs.get('val_miou', float('nan')):.3f}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    return keras.callbacks.LambdaCallback(on_epoch_end=report)
-
-
-def _run_train(args: argparse.Namespace) -> None:
-    start = time.perf_counter()
-    if args.out.suffix != ".keras":
-        raise ValueError(f"--out must end in .keras (the Keras model format), got {args.out}.")
-    if args.resume is not None and not args.resume.is_file():
-        raise FileNotFoundError(f"--resume {args.resume}: no such weights file.")
-    from labutils import data, pipeline, training
-
-    config = _train_config(args)
-    source = data.find_source(args.data, verbose=False)
-    print(f"Data source: {source.description}", file=sys.stderr)
-    splits = {"train": args.train_split, "validation": args.val_split}
-    size = config.model["image_size"]
-    if args.stream:  # decode the files every epoch: memory holds a shuffle buffer, not the split
-        images = {name: len(data.load_pets(split, source)) for name, split in splits.items()}
-        train_data, val_data = (
-            pipeline.make_dataset(split, source, size, config.batch_size, augment=augment,
-                                  shuffle=augment, cache=False)
-            for split, augment in ((args.train_split, config.augment), (args.val_split, False))
-        )  # fmt: skip
-    else:  # the fast path: decode once, keep uint8 arrays in memory
-        train_data, val_data = (
-            pipeline.load_arrays(split, source, size, verbose=True) for split in splits.values()
-        )
-        images = {"train": len(train_data[0]), "validation": len(val_data[0])}
-    if args.time_budget is None:  # the CPU's promise, or a GPU's cap (TrainConfig.for_device)
-        args.time_budget = max(_BUDGET_MIN, config.time_budget_min or 0.0)
-    config.time_budget_min = _fit_minutes(args.time_budget, time.perf_counter() - start)
-    print(f"Training on {images['train']} images, validating on {images['validation']}.",
-          file=sys.stderr)  # fmt: skip
-    model, report = training.train_unet(
-        config, train_data, val_data,
-        callbacks=[_progress_callback(config.time_budget_min)], resume_from=args.resume,
-    )  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(args.out)
-    val_batches = val_data if args.stream else pipeline.dataset_from_arrays(*val_data)
-    report = {
-        "time_budget_min": args.time_budget or None,
-        "config": asdict(config),
-        "data": source.description,
-        "splits": {**splits, "test": args.test_split},
-        "streamed": args.stream,
-        "images": images,
-        "validation": training.evaluate_model(model, val_batches),
-        "test": _score_test(model, args.test_split, source, config.batch_size),
-        **report,
-    }
-    _write_report(report, args.out.with_suffix(".json"), start)
-
-
-def _score_test(model: keras.Model, split: str, source: object, batch_size: int) -> dict | None:
-    """Score the chosen model once on the test split (streamed), or None for 'none'."""
-    if split.lower() == "none":
-        return None
-    from labutils import pipeline, training
-
-    size = model.input_shape[1]
-    ds = pipeline.make_dataset(split, source, size, batch_size, shuffle=False, cache=False)
-    print(f"Scoring the chosen epoch once on the test split {split!r} ...", file=sys.stderr)
-    return training.evaluate_model(model, ds)
-
-
-def _write_report(report: dict, path: Path, start: float) -> None:
-    """Add the wall time since ``start``, write ``report`` as JSON and say so on stderr."""
-    report["wall_seconds"] = round(time.perf_counter() - start, 1)
-    path.write_text(json.dumps(report, indent=2))
-    scores = f"validation mIoU {report['validation']['miou']:.3f}"
-    if report.get("test"):
-        scores += f", test mIoU {report['test']['miou']:.3f} ({report['test']['images']} images)"
-    print(f"Saved the model and {path} in {report['wall_seconds'] / 60:.1f} minutes: {scores}",
-          file=sys.stderr)  # fmt: skip
-
-
-def _load_model(path: Path) -> keras.Model:
-    """Load a .keras model for inference, or raise a one-line error."""
-    if not path.is_file():
-        raise FileNotFoundError(f"No model file at {path}: train one with 'python -m labutils "
-                                "train --out MODEL.keras' first.")  # fmt: skip
-    import keras  # only now: importing TensorFlow takes seconds
-
-    from labutils import models  # noqa: F401 (registers FusedBatchNormalization for loading)
-
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except (ValueError, TypeError, OSError, zipfile.BadZipFile) as error:
-        raise ValueError(
-            f"{path} is not a Keras model this lab can read ({str(error).splitlines()[0]})."
-        ) from None
-    if len(model.input_shape) != 4 or model.input_shape[-1] != 3 or model.output_shape[-1] != 3:
-        raise ValueError(
-            f"{path} maps {model.input_shape} to {model.output_shape}; expected a segmentation "
-            "model from (B, S, S, 3) images to (B, S, S, 3) class probabilities."
-        )
-    return model
-
-
-def _run_evaluate(args: argparse.Namespace) -> None:
-    model = _load_model(args.model)
-    from labutils import data, pipeline, training
-
-    size = model.input_shape[1]
-    if size is None:
-        raise ValueError(f"{args.model} has no fixed input size; this command needs one.")
-    source = data.find_source(args.data, verbose=False)
-    print(f"Data source: {source.description}", file=sys.stderr)
-    ds = pipeline.make_dataset(
-        args.split, source, size, args.batch_size, shuffle=False, cache=False,
-        mask_size=args.eval_size,
-    )  # fmt: skip
-    result = training.evaluate_model(model, ds, verbose=True)
-    keys = ("miou", "iou_per_class", "mean_dice", "pixel_accuracy", "images")
-    print(json.dumps({key: result[key] for key in keys}))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line.
+
+    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)" and
+    lesson 06, §2 "One confusion matrix, every score" (``train`` and ``evaluate``).
 
     Args:
         argv: the arguments after ``python -m labutils`` (``None``: ``sys.argv[1:]``).
@@ -355,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         The exit code: 0 on success, 1 on a reported error (argparse exits with 2 itself).
     """
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "evaluate"):  # before anything imports TensorFlow
+    if args.command in _TENSORFLOW_COMMANDS:  # before anything imports TensorFlow
         from labutils import env
 
         env.quiet_tensorflow()  # silences its C++ start-up lines unless TF_CPP_MIN_LOG_LEVEL is set

@@ -1,53 +1,60 @@
 """Instructor tools for the lesson notebooks: read, write and strip them, start a new lesson
 from the template, render executed lessons to HTML.
 
-The command line wraps them (``python -m labutils strip | new-lesson | render``); see
-CONTRIBUTING.md, "Editing the lessons". Notebooks are read and written as plain JSON in
-nbformat's own layout, so a cell that a tool does not change stays byte-identical.
+The command line wraps them (labutils.cli_lessons); see CONTRIBUTING.md, "Editing the
+lessons". Notebooks are read, validated and written by nbformat, in its own layout, and
+stripped by nbstripout, the tool the pre-commit hook runs.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import nbformat
 
 from labutils import REPO_URL
 
 __all__ = [
+    "NBSTRIPOUT_ARGS",
     "TEMPLATE",
     "colab_url",
     "new_lesson",
     "read_notebook",
     "render_html",
-    "set_repo",
     "strip_notebook",
     "write_notebook",
 ]
 
+#: nbstripout's options for the lessons (also the pre-commit hook's): keep the cell ids, which
+#: it would otherwise renumber. Its defaults already keep tags and nbmake mocks.
+NBSTRIPOUT_ARGS = ("--keep-id",)
 #: The template notebook that ``new_lesson`` copies: the lesson anatomy, ready to fill in.
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "lesson.ipynb"
 
 _TOPIC = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 _LESSON = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
-_TRANSIENT_CELL_METADATA = ("execution", "ExecuteTime")  # timings written by nbclient, Jupyter
-_GITHUB_REPO = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_REPO_URL_LINE = re.compile(r'^REPO_URL = "([^"]*)"$', re.M)
 
 
-def read_notebook(path: Path) -> dict:
-    """Read a notebook file as the JSON dict that Jupyter writes.
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read and validate a lesson notebook with nbformat, each source as a list of lines.
+
+    Not used in a lesson: every instructor tool reads with it (CONTRIBUTING.md, "Editing the
+    lessons").
 
     Args:
         path: an ``.ipynb`` file in nbformat 4.
 
     Returns:
-        The notebook: ``{"cells": [...], "metadata": {...}, "nbformat": 4, ...}``.
+        The notebook: ``{"cells": [...], "metadata": {...}, "nbformat": 4, ...}``, its
+        cells' sources split into lines as Jupyter stores them.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not a version-4 notebook.
+        ValueError: the file is not a valid version-4 notebook.
     """
     path = Path(path)
     if not path.is_file():
@@ -55,61 +62,89 @@ def read_notebook(path: Path) -> dict:
             f"No notebook at {path}: check the path (e.g. notebooks/01_masks.ipynb)."
         )
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+        nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    except nbformat.reader.NotJSONError as err:
         raise ValueError(f"{path} is not a notebook (invalid JSON: {err}).") from err
-    if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
+    except (AttributeError, KeyError, nbformat.reader.NBFormatError):
+        nb = {}  # JSON, but not shaped like any notebook
+    if nb.get("nbformat") != 4:
         raise ValueError(
             f"{path} is not an nbformat-4 notebook; open and save it in Jupyter first."
         )
+    _validate(nb, path)
+    for cell in nb.cells:
+        cell.source = _lines(cell.source)
     return nb
 
 
 def write_notebook(nb: dict, path: Path) -> None:
-    """Write a notebook exactly as ``nbformat.write`` does (sorted keys, indent 1, UTF-8).
+    """Validate a notebook and write it with ``nbformat.write`` (sorted keys, indent 1, UTF-8).
 
     Args:
-        nb: a notebook dict, e.g. from ``read_notebook``; sources may be strings or line lists.
+        nb: a notebook, e.g. from ``read_notebook``; sources may be strings or line lists.
         path: the ``.ipynb`` file to write; its folder must exist.
+
+    Not used in a lesson: the instructor tools write with it (CONTRIBUTING.md, "Add a lesson").
+
+    Raises:
+        ValueError: ``nb`` is not a valid nbformat-4 notebook (the message says why).
     """
-    for cell in nb["cells"]:
-        if isinstance(cell.get("source"), str):
-            cell["source"] = cell["source"].splitlines(keepends=True)
-    text = json.dumps(nb, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    nb = nbformat.from_dict(nb)
+    _validate(nb, path)
+    nbformat.write(nb, path)
 
 
 def strip_notebook(path: Path) -> bool:
-    """Remove outputs, execution counts, cell timings and widget state from a notebook file.
+    """Strip a notebook file with nbstripout, exactly as the pre-commit hook does.
 
-    Tags, nbmake mocks and all other metadata stay. The file is rewritten only if it changes.
+    nbstripout removes outputs, execution counts, cell timings and widget state; with
+    ``NBSTRIPOUT_ARGS`` it keeps the cell ids, tags, nbmake mocks and all other metadata.
+    Not used in a lesson: an instructor tool (CONTRIBUTING.md, "Check your edits before
+    committing").
 
     Args:
         path: an ``.ipynb`` file.
 
     Returns:
         ``True`` if the file was changed.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        RuntimeError: nbstripout failed (its message is included).
     """
-    nb = read_notebook(path)
-    before = json.dumps(nb, sort_keys=True)
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
-        for key in _TRANSIENT_CELL_METADATA:
-            cell.get("metadata", {}).pop(key, None)
-    nb["metadata"].pop("widgets", None)
-    if json.dumps(nb, sort_keys=True) == before:
-        return False
-    write_notebook(nb, path)
-    return True
+    path = Path(path)
+    before = path.read_bytes()
+    command = [sys.executable, "-m", "nbstripout", *NBSTRIPOUT_ARGS, str(path)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"nbstripout could not strip {path}: {done.stderr.strip()}")
+    return path.read_bytes() != before
+
+
+def _lines(source: str | list[str]) -> list[str]:
+    """A cell source as the list of lines Jupyter stores (each but the last ends in "\\n")."""
+    return source.splitlines(keepends=True) if isinstance(source, str) else source
+
+
+def _validate(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Raise ValueError, naming ``path``, if nbformat's schema rejects ``nb``."""
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as err:
+        raise ValueError(f"{path} is not a valid nbformat-4 notebook: {err.message}") from None
 
 
 def colab_url(notebook_name: str) -> str:
     """Return the Open-in-Colab address of a lesson, built from ``labutils.REPO_URL``.
 
+    Not used in a lesson: it writes each lesson's badge (CONTRIBUTING.md, "Add a lesson").
+
     Args:
         notebook_name: the file name in ``notebooks/``, e.g. ``"03_pets_dataset.ipynb"``.
+
+    >>> colab_url("03_pets_dataset.ipynb").removeprefix(REPO_URL.replace("github.com",
+    ...     "colab.research.google.com/github"))
+    '/blob/main/notebooks/03_pets_dataset.ipynb'
     """
     colab = REPO_URL.replace("https://github.com", "https://colab.research.google.com/github")
     return f"{colab}/blob/main/notebooks/{notebook_name}"
@@ -117,6 +152,8 @@ def colab_url(notebook_name: str) -> str:
 
 def new_lesson(topic: str, notebooks_dir: Path, title: str | None = None) -> Path:
     """Copy the template to the next free lesson number, with title and Colab badge filled in.
+
+    Not used in a lesson: an instructor tool (CONTRIBUTING.md, "Add a lesson").
 
     Args:
         topic: the file-name topic, lower case with underscores, e.g. ``"instance_masks"``.
@@ -164,6 +201,7 @@ def render_html(
 
     Each notebook runs in its own folder, like in Jupyter. An ``index.html`` links the pages.
     A notebook that fails is still written (its error shows in the page), then reported.
+    Not used in a lesson: an instructor tool (CONTRIBUTING.md, "Read the executed lessons").
 
     Args:
         notebooks: ``.ipynb`` files, e.g. ``sorted(Path("notebooks").glob("*.ipynb"))``.
@@ -216,7 +254,6 @@ def _execute_notebook(notebook: Path, ci_values: bool, timeout: int) -> tuple[ob
 
         result = NotebookRun(notebook, default_timeout=timeout).execute()
         return result.nb, result.error.summary if result.error else None
-    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -226,58 +263,3 @@ def _execute_notebook(notebook: Path, ci_values: bool, timeout: int) -> tuple[ob
     except CellExecutionError as err:
         return nb, f"{err.ename}: {err.evalue}"
     return nb, None
-
-
-def set_repo(url: str, root: Path = Path(".")) -> list[Path]:
-    """Point a checkout of the course at another GitHub repository, e.g. an instructor's fork.
-
-    Rewrites ``REPO_URL`` in ``labutils/__init__.py`` and every address of the old repository
-    (plain and in its Colab form) in README.md, CONTRIBUTING.md, the lessons' badges and
-    Setup cells, and the lesson template. Only the addresses change: the files stay
-    byte-identical otherwise. Running it twice with the same address changes nothing.
-
-    Args:
-        url: the new repository, ``https://github.com/OWNER/NAME`` (a trailing ``/`` or
-            ``.git`` is dropped).
-        root: the checkout's top folder (the one with ``labutils/``).
-
-    Returns:
-        The files that changed.
-
-    Raises:
-        ValueError: ``url`` is not a GitHub repository address (Colab opens only those).
-        FileNotFoundError: ``root`` has no ``labutils/__init__.py`` with a ``REPO_URL``.
-    """
-    new = url.strip().removesuffix("/").removesuffix(".git")
-    if not _GITHUB_REPO.match(new):
-        raise ValueError(
-            f"{url!r} is not a GitHub repository address: give https://github.com/OWNER/NAME "
-            "(Colab's badges open notebooks from GitHub only)."
-        )
-    root = Path(root)
-    init = root / "labutils" / "__init__.py"
-    found = _REPO_URL_LINE.search(init.read_text(encoding="utf-8")) if init.is_file() else None
-    if found is None:
-        raise FileNotFoundError(
-            f"No REPO_URL in {init}: pass the checkout's top folder with --root."
-        )
-    old = found[1]
-    template = root / "labutils" / "templates" / TEMPLATE.name
-    files = [init, root / "README.md", root / "CONTRIBUTING.md", template]
-    files += sorted((root / "notebooks").glob("*.ipynb"))
-    changed = []
-    for path in (f for f in files if f.is_file()):
-        text = path.read_text(encoding="utf-8")
-        rewritten = _replace_repo(text, old, new)
-        if rewritten != text:
-            path.write_text(rewritten, encoding="utf-8")
-            changed.append(path)
-    return changed
-
-
-def _replace_repo(text: str, old: str, new: str) -> str:
-    """Replace the repository ``old`` by ``new`` in ``text``, as written and in Colab's form."""
-    to_colab = ("https://github.com", "https://colab.research.google.com/github")
-    for before, after in ((old, new), (old.replace(*to_colab), new.replace(*to_colab))):
-        text = re.sub(re.escape(before) + r"(?![A-Za-z0-9_-])", after, text)
-    return text

@@ -10,12 +10,12 @@ In a lesson, a solution is marked in one of three ways (CONTRIBUTING.md, "Editin
 - a markdown cell tagged ``solution``: dropped;
 - a ``<details>`` block whose ``<summary>`` mentions "solution": removed from its cell.
 
-Everything else (cells, metadata, nbmake mocks) is copied unchanged.
+Everything else (cells, metadata, nbmake mocks) is copied unchanged. The command line is
+``python -m labutils student`` (labutils.cli_lessons).
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import copy
 import re
@@ -26,7 +26,6 @@ from labutils import lessons
 __all__ = [
     "SOLUTION_TAG",
     "STUB_COMMENT",
-    "add_subcommands",
     "make_student_notebook",
     "write_student_edition",
 ]
@@ -42,6 +41,8 @@ _SUMMARY = re.compile(r"<summary\b[^>]*>(.*?)</summary\s*>", re.IGNORECASE | re.
 
 def make_student_notebook(nb: dict) -> dict:
     """Return a copy of a lesson notebook with its solutions replaced by stubs or removed.
+
+    Not used in a lesson: an instructor tool (CONTRIBUTING.md, "Build the student edition").
 
     Args:
         nb: a notebook dict, as returned by ``lessons.read_notebook``.
@@ -75,6 +76,8 @@ def make_student_notebook(nb: dict) -> dict:
 
 def write_student_edition(src: Path, out: Path) -> list[Path]:
     """Write the student edition of one lesson or of every lesson in a folder.
+
+    Not used in a lesson: an instructor tool (CONTRIBUTING.md, "Build the student edition").
 
     Args:
         src: a lessons folder (every ``*.ipynb`` in it) or one ``.ipynb`` file.
@@ -204,70 +207,3 @@ def _drop_solution_details(text: str, index: int) -> str:
     for start, end in reversed(spans):
         text = text[:start].rstrip("\n") + "\n\n" + text[end:].lstrip("\n")
     return text.strip("\n") if spans else text
-
-
-def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
-    """Register the instructor commands ``student``, ``new-lesson``, ``render`` and ``strip``.
-
-    Each sets ``func``: the caller runs ``args.func(args)`` and exits with the int it returns.
-
-    Args:
-        subparsers: the object returned by ``parser.add_subparsers()`` of ``python -m labutils``.
-    """
-    student = subparsers.add_parser("student", help="write the student edition (no solutions)")
-    student.add_argument("src", type=Path, nargs="?", default=Path("notebooks"))
-    student.add_argument("--out", type=Path, default=Path("_build/student"))
-    student.set_defaults(func=_run_student)
-    lesson = subparsers.add_parser("new-lesson", help="start a lesson from the template")
-    lesson.add_argument("topic", help="lower case with underscores, e.g. instance_masks")
-    lesson.add_argument("--title", help="the title after '# NN ·' (default: the topic in words)")
-    lesson.add_argument("--notebooks", type=Path, default=Path("notebooks"))
-    lesson.set_defaults(func=_run_new_lesson)
-    render = subparsers.add_parser("render", help="execute lessons and write them as HTML")
-    render.add_argument("notebooks", type=Path, nargs="*", help="files or folders (notebooks/)")
-    render.add_argument("--out", type=Path, default=Path("_build/html"))
-    render.add_argument("--ci-values", action="store_true", help="apply CI's nbmake mocks")
-    render.set_defaults(func=_run_render)
-    strip = subparsers.add_parser("strip", help="remove outputs and execution counts")
-    strip.add_argument("notebooks", type=Path, nargs="+")
-    strip.set_defaults(func=_run_strip)
-
-
-def _run_student(args: argparse.Namespace) -> int:
-    for path in write_student_edition(args.src, args.out):
-        print(f"wrote {path}")
-    return 0
-
-
-def _run_new_lesson(args: argparse.Namespace) -> int:
-    path = lessons.new_lesson(args.topic, args.notebooks, args.title)
-    heading = lessons.read_notebook(path)["cells"][0]["source"][0]  # "# 06 · Title\n"
-    badge = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-    print(
-        f"created {path}: replace every TODO in it, then\n"
-        "1. add its row to the lesson table in README.md:\n"
-        f"   | {int(path.name[:2])} | [{heading.split(' · ', 1)[1].strip()}]"
-        f"(notebooks/{path.name}) | TODO | {badge}({lessons.colab_url(path.name)}) |\n"
-        "2. link it from the Summary of the lesson before it;\n"
-        f"3. test it: pytest {path}"
-    )
-    return 0
-
-
-def _run_render(args: argparse.Namespace) -> int:
-    paths = args.notebooks or [Path("notebooks")]
-    notebooks = [nb for p in paths for nb in (sorted(p.glob("*.ipynb")) if p.is_dir() else [p])]
-    try:
-        pages = lessons.render_html(notebooks, args.out, ci_values=args.ci_values)
-    except RuntimeError as err:
-        print(err)
-        return 1
-    print(f"wrote {len(pages)} pages; open {args.out / 'index.html'}")
-    return 0
-
-
-def _run_strip(args: argparse.Namespace) -> int:
-    for path in args.notebooks:
-        if lessons.strip_notebook(path):
-            print(f"stripped {path}")
-    return 0

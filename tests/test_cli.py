@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from labutils import data
+from labutils import splits
 from labutils.__main__ import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,9 +97,9 @@ def test_train_streams_with_stream(tmp_path: Path):
 def test_train_defaults_to_the_course_protocol_and_never_validates_on_test():
     args = build_parser().parse_args(["train", "--out", "m.keras"])
     assert (args.train_split, args.val_split, args.test_split) == (
-        data.TRAIN_SPLIT,
-        data.VAL_SPLIT,
-        data.TEST_SPLIT,
+        splits.TRAIN_SPLIT,
+        splits.VAL_SPLIT,
+        splits.TEST_SPLIT,
     )
     assert args.val_split.startswith("train") and "test" not in args.val_split
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labutils import REPO_URL, lessons
+from labutils import REPO_URL, fork, lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 FORK = "https://github.com/a-teacher/pets-course"
@@ -33,7 +33,7 @@ def every_file(root: Path) -> dict[Path, str]:
 
 def test_set_repo_rewrites_repo_url_badges_and_every_setup_cell(checkout: Path):
     before = every_file(checkout)
-    changed = lessons.set_repo(FORK, checkout)
+    changed = fork.set_repo(FORK, checkout)
     after = every_file(checkout)
     assert set(changed) == {p for p in before if before[p] != after[p]}
     assert f'REPO_URL = "{FORK}"' in after[checkout / "labutils/__init__.py"]
@@ -52,14 +52,14 @@ def test_set_repo_rewrites_repo_url_badges_and_every_setup_cell(checkout: Path):
 
 def test_set_repo_changes_nothing_but_the_addresses(checkout: Path):
     before = every_file(checkout)
-    lessons.set_repo(FORK, checkout)
-    lessons.set_repo(REPO_URL, checkout)  # and back
+    fork.set_repo(FORK, checkout)
+    fork.set_repo(REPO_URL, checkout)  # and back
     assert every_file(checkout) == before
-    assert lessons.set_repo(REPO_URL, checkout) == []  # already there: nothing to do
+    assert fork.set_repo(REPO_URL, checkout) == []  # already there: nothing to do
 
 
 def test_a_new_lesson_after_set_repo_gets_the_fork_in_its_setup_cell(checkout: Path):
-    lessons.set_repo(FORK + ".git", checkout)  # the ".git" of a clone address is dropped
+    fork.set_repo(FORK + ".git", checkout)  # the ".git" of a clone address is dropped
     template = (checkout / "labutils/templates/lesson.ipynb").read_text()
     assert f"git+{FORK}" in template and f"git+{FORK}.git" not in template
 
@@ -90,4 +90,4 @@ def test_set_repo_refuses_what_colab_cannot_open(checkout: Path, url: str, capsy
 
 def test_set_repo_needs_a_checkout(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="REPO_URL"):
-        lessons.set_repo(FORK, tmp_path)
+        fork.set_repo(FORK, tmp_path)

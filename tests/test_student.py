@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from labutils import lessons, student
+from labutils import cli_lessons, lessons, student
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -241,7 +241,7 @@ def test_write_student_edition_rejects_bad_input(lesson_dir, tmp_path):
 
 def test_command_line_builds_runs_and_renders_the_student_edition(lesson_dir, tmp_path):
     parser = argparse.ArgumentParser()
-    student.add_subcommands(parser.add_subparsers(required=True))
+    cli_lessons.add_subcommands(parser.add_subparsers(required=True))
     args = parser.parse_args(["student", str(lesson_dir), "--out", str(tmp_path / "out")])
     assert args.func(args) == 0
     assert (tmp_path / "out" / "01_tiny.ipynb").is_file()

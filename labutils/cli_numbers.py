@@ -1,0 +1,36 @@
+"""The numbers of ``python -m labutils train | evaluate``: argparse types with one-line errors.
+
+Each parses the text of one option, or raises ``argparse.ArgumentTypeError``, which argparse
+prints as one usage line saying what was expected (exit code 2):
+
+>>> positive_int("16"), positive_float("2e-3"), minutes("0"), fraction("0.5")
+(16, 0.002, 0.0, 0.5)
+>>> fraction("2")
+Traceback (most recent call last):
+argparse.ArgumentTypeError: expected a fraction in (0, 1], got 2
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+__all__ = ["fraction", "minutes", "positive_float", "positive_int"]
+
+
+def _number(kind: type, is_valid: Callable[[float], bool], expected: str) -> Callable:
+    """An argparse type: ``kind(text)`` if ``is_valid`` of it, else a one-line usage error."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not is_valid(value) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+positive_float = _number(float, lambda v: v > 0, "a positive number")
+minutes = _number(float, lambda v: v >= 0, "minutes >= 0 (0: no limit)")
+fraction = _number(float, lambda v: 0 < v <= 1, "a fraction in (0, 1]")
