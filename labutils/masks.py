@@ -54,7 +54,7 @@ def as_label_mask(
     (2, 2)
     >>> as_label_mask([[1, 2], [3, 3]])
     Traceback (most recent call last):
-    ValueError: mask has labels from 1 to 3: expected labels 0..2 (num_classes=3). ... mask - 1 ...
+    ValueError: mask has labels from 1 to 3: expected labels in [0, 3), ... mask - 1 ...
     """
     array = _array(mask, name, ndim, _LABEL_SHAPES)
     if array.dtype == bool:
@@ -69,8 +69,8 @@ def as_label_mask(
         raw_trimap = low >= 1 and high == num_classes
         hint = _TRIMAP_HINT if raw_trimap else " Is num_classes right?"
         raise ValueError(
-            f"{name} has labels from {low} to {high}: expected labels 0..{num_classes - 1} "
-            f"(num_classes={num_classes}).{hint}"
+            f"{name} has labels from {low} to {high}: expected labels in [0, {num_classes}), "
+            f"i.e. 0..{num_classes - 1} (num_classes={num_classes}).{hint}"
         )
     return labels
 

@@ -1,5 +1,6 @@
-"""labutils.detection: boxes from files and masks, the detector's losses, and AP checked
-against pycocotools (COCO's reference implementation)."""
+"""Lesson 07's modules: bbox and box_masks (boxes from files and masks), box_detector (the
+detector and its losses), detection_metrics (AP checked against pycocotools, COCO's reference
+implementation) and multi_pet."""
 
 import contextlib
 import io
@@ -11,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from labutils import data, detection, metrics
+from labutils import bbox, box_detector, box_masks, data, detection_metrics, multi_pet
 
 ROOT = Path(__file__).resolve().parents[1]
 PETS = Path(os.environ.get("SEGLAB_DATA", ROOT.parent / "shared/data/oxford-iiit-pet"))
@@ -50,9 +51,9 @@ def coco_reference(truth, preds, scores):
 
 def ours(truth, preds, scores):
     return (
-        detection.coco_average_precision(truth, preds, scores),
-        detection.average_precision(truth, preds, scores, 0.5),
-        detection.average_precision(truth, preds, scores, 0.75),
+        detection_metrics.coco_average_precision(truth, preds, scores),
+        detection_metrics.average_precision(truth, preds, scores, 0.5),
+        detection_metrics.average_precision(truth, preds, scores, 0.75),
     )
 
 
@@ -96,7 +97,7 @@ def test_ap_agrees_with_pycocotools_with_tied_scores_and_many_detections():
 def test_ap_agrees_with_pycocotools_on_real_head_boxes():
     """True boxes: the real head boxes; detections: shifted and scaled copies of them."""
     names = sorted(p.stem for p in (PETS / "annotations" / "xmls").glob("*.xml"))[:150]
-    truth = np.array([detection.read_voc_box(PETS / f"annotations/xmls/{n}.xml") for n in names])
+    truth = np.array([bbox.read_voc_box(PETS / f"annotations/xmls/{n}.xml") for n in names])
     rng = np.random.default_rng(0)
     size = truth[:, 2:] - truth[:, :2]
     shift = rng.normal(0, 0.12, truth.shape) * np.hstack([size, size])
@@ -112,11 +113,11 @@ def test_ap_agrees_with_pycocotools_on_real_head_boxes():
 
 def test_perfect_detections_have_ap_1_and_misses_lower_it():
     truth = np.array([[0, 0, 10, 10], [5, 5, 20, 30.0]])
-    assert detection.coco_average_precision(truth, truth, np.array([0.9, 0.8])) == 1.0
+    assert detection_metrics.coco_average_precision(truth, truth, np.array([0.9, 0.8])) == 1.0
     wrong = truth + [[30, 30, 30, 30], [0, 0, 0, 0]]
-    assert detection.average_precision(truth, wrong, np.array([0.9, 0.8])) < 0.6
+    assert detection_metrics.average_precision(truth, wrong, np.array([0.9, 0.8])) < 0.6
     # the hit ranked first: precision 1 up to recall 0.5, read at 51 of the 101 recall levels
-    assert detection.average_precision(truth, wrong, np.array([0.1, 0.8])) == 51 / 101
+    assert detection_metrics.average_precision(truth, wrong, np.array([0.1, 0.8])) == 51 / 101
 
 
 def test_precision_recall_counts_hits_and_duplicates():
@@ -124,9 +125,12 @@ def test_precision_recall_counts_hits_and_duplicates():
     preds = [np.array([[0, 0, 10, 10], [0, 0, 10, 9.0]]), np.array([[50, 50, 60, 60.0]])]
     scores = [np.array([0.9, 0.8]), np.array([0.7])]
     # image 0: a hit, then a duplicate (false positive); image 1: a miss
-    assert detection.precision_recall(truth, preds, scores, 0.5) == (1 / 3, 0.5)
-    assert detection.precision_recall(truth, preds, scores, 0.5, min_score=0.85) == (1.0, 0.5)
-    precision, recall, at = detection.precision_recall_curve(truth, preds, scores)
+    assert detection_metrics.precision_recall(truth, preds, scores, 0.5) == (1 / 3, 0.5)
+    assert detection_metrics.precision_recall(truth, preds, scores, 0.5, min_score=0.85) == (
+        1.0,
+        0.5,
+    )
+    precision, recall, at = detection_metrics.precision_recall_curve(truth, preds, scores)
     np.testing.assert_allclose(precision, [1, 0.5, 1 / 3])
     np.testing.assert_allclose(recall, [0.5, 0.5, 0.5])
     np.testing.assert_allclose(at, [0.9, 0.8, 0.7])
@@ -143,15 +147,15 @@ def test_precision_recall_counts_hits_and_duplicates():
 )
 def test_scoring_refuses_bad_input_clearly(args, words):
     with pytest.raises(ValueError, match=words):
-        detection.average_precision(*args)
+        detection_metrics.average_precision(*args)
 
 
 def test_scoring_refuses_a_bad_threshold_and_no_truth():
     box = np.array([[0, 0, 1, 1.0]])
     with pytest.raises(ValueError, match=r"iou_threshold must lie in \(0, 1\]"):
-        detection.precision_recall(box, box, np.array([1.0]), iou_threshold=50)
+        detection_metrics.precision_recall(box, box, np.array([1.0]), iou_threshold=50)
     with pytest.raises(ValueError, match="no true box"):
-        detection.average_precision([np.zeros((0, 4))], box[None], [np.array([1.0])])
+        detection_metrics.average_precision([np.zeros((0, 4))], box[None], [np.array([1.0])])
 
 
 # --- boxes from files and masks --------------------------------------------------------------
@@ -164,8 +168,8 @@ def test_read_voc_box_agrees_with_load_pets_head_bbox():
     for example in examples:
         xml = PETS / "annotations/xmls" / example["file_name"].decode().replace(".jpg", ".xml")
         if xml.is_file():
-            box = detection.read_voc_box(xml, normalize=True)
-            np.testing.assert_allclose(box, detection.yxyx_to_xyxy(example["head_bbox"]), atol=1e-6)
+            box = bbox.read_voc_box(xml, normalize=True)
+            np.testing.assert_allclose(box, bbox.yxyx_to_xyxy(example["head_bbox"]), atol=1e-6)
             checked += 1
     assert checked >= 10
 
@@ -177,13 +181,13 @@ def test_read_voc_box_by_pixels_and_bad_files(tmp_path):
         "<xmin>20</xmin><ymin>10</ymin><xmax>120</xmax><ymax>60</ymax></bndbox></object>"
         "</annotation>"
     )
-    assert detection.read_voc_box(xml).tolist() == [20, 10, 120, 60]
-    assert detection.read_voc_box(xml, normalize=True).tolist() == [0.1, 0.1, 0.6, 0.6]
+    assert bbox.read_voc_box(xml).tolist() == [20, 10, 120, 60]
+    assert bbox.read_voc_box(xml, normalize=True).tolist() == [0.1, 0.1, 0.6, 0.6]
     (tmp_path / "b.xml").write_text("<annotation><size/></annotation>")
     with pytest.raises(ValueError, match="not a PASCAL VOC annotation"):
-        detection.read_voc_box(tmp_path / "b.xml")
+        bbox.read_voc_box(tmp_path / "b.xml")
     with pytest.raises(FileNotFoundError, match="No VOC annotation"):
-        detection.read_voc_box(tmp_path / "missing.xml")
+        bbox.read_voc_box(tmp_path / "missing.xml")
 
 
 def lesson_02_mask_to_box():
@@ -202,35 +206,35 @@ def test_mask_to_box_agrees_with_lesson_02_and_handles_batches():
         y, x = rng.integers(0, 15), rng.integers(0, 25)
         m[y : y + rng.integers(1, 6), x : x + rng.integers(1, 6)] = True
     taught = lesson_02_mask_to_box()
-    np.testing.assert_array_equal(detection.mask_to_box(masks), [taught(m) for m in masks])
-    np.testing.assert_array_equal(detection.mask_to_box(masks[0]), taught(masks[0]))
-    boxes = detection.mask_to_box(masks[..., None], normalize=True)
-    assert boxes.max() <= 1 and np.allclose(boxes * [30, 20, 30, 20], detection.mask_to_box(masks))
-    assert detection.mask_to_box(np.zeros((4, 4), bool)).tolist() == [0, 0, 0, 0]
+    np.testing.assert_array_equal(box_masks.mask_to_box(masks), [taught(m) for m in masks])
+    np.testing.assert_array_equal(box_masks.mask_to_box(masks[0]), taught(masks[0]))
+    boxes = box_masks.mask_to_box(masks[..., None], normalize=True)
+    assert boxes.max() <= 1 and np.allclose(boxes * [30, 20, 30, 20], box_masks.mask_to_box(masks))
+    assert box_masks.mask_to_box(np.zeros((4, 4), bool)).tolist() == [0, 0, 0, 0]
 
 
 def test_mask_functions_refuse_label_masks():
     with pytest.raises(ValueError, match="masks != 1"):
-        detection.mask_to_box(np.array([[0, 1], [2, 1]]))
+        box_masks.mask_to_box(np.array([[0, 1], [2, 1]]))
     with pytest.raises(ValueError, match=r"expected one mask \(H, W\)"):
-        detection.fill_ratio(np.zeros(5))
+        box_masks.fill_ratio(np.zeros(5))
 
 
 def test_box_to_mask_and_fill_ratio_and_box_mask_iou():
     mask = np.zeros((10, 10), bool)
     mask[2:6, 3:8] = True  # a 4 × 5 rectangle
     mask[2, 3] = False  # minus one corner pixel
-    box = detection.mask_to_box(mask)
+    box = box_masks.mask_to_box(mask)
     assert box.tolist() == [3, 2, 8, 6]
     full = np.zeros((10, 10), bool)
     full[2:6, 3:8] = True
-    np.testing.assert_array_equal(detection.box_to_mask(box, 10, 10), full)
-    assert detection.fill_ratio(mask) == pytest.approx(19 / 20)
-    assert detection.box_mask_iou(box, mask) == pytest.approx(19 / 20)  # own box: = fill ratio
-    assert detection.box_mask_iou(box / 10, mask, normalized=True) == pytest.approx(19 / 20)
+    np.testing.assert_array_equal(box_masks.box_to_mask(box, 10, 10), full)
+    assert box_masks.fill_ratio(mask) == pytest.approx(19 / 20)
+    assert box_masks.box_mask_iou(box, mask) == pytest.approx(19 / 20)  # own box: = fill ratio
+    assert box_masks.box_mask_iou(box / 10, mask, normalized=True) == pytest.approx(19 / 20)
     half = np.array([3, 2, 5.5, 6])  # pixel centres 3.5 and 4.5 are inside, 5.5 is not
-    assert detection.box_to_mask(half, 10, 10).sum() == 4 * 2
-    ratios = detection.fill_ratio(np.stack([mask, mask.T]))
+    assert box_masks.box_to_mask(half, 10, 10).sum() == 4 * 2
+    ratios = box_masks.fill_ratio(np.stack([mask, mask.T]))
     np.testing.assert_allclose(ratios, [19 / 20, 19 / 20])
 
 
@@ -239,15 +243,15 @@ def test_box_giou_matches_the_definition_and_keras_cv():
 
     rng = np.random.default_rng(3)
     a, b = random_boxes(rng, 50), random_boxes(rng, 50)
-    giou = detection.box_giou(a, b)
-    np.testing.assert_allclose(np.diag(metrics.box_iou(a, b)) >= giou, True)
+    giou = bbox.box_giou(a, b)
+    np.testing.assert_allclose(np.diag(bbox.box_iou(a, b)) >= giou, True)
     loss = keras_cv.losses.GIoULoss("xyxy", reduction="none")
     reference = [
         float(loss(a[i : i + 1].astype("float32"), b[i : i + 1].astype("float32")))
         for i in range(10)
     ]
     np.testing.assert_allclose(1 - giou[:10], reference, atol=1e-5)
-    assert detection.box_giou([0, 0, 1, 1], [0, 0, 1, 1]) == 1.0
+    assert bbox.box_giou([0, 0, 1, 1], [0, 0, 1, 1]) == 1.0
 
 
 # --- the detector and its losses -------------------------------------------------------------
@@ -260,51 +264,51 @@ def test_losses_agree_with_numpy_and_keras_cv():
     truth = random_boxes(rng, 16, side=1.0).clip(0, 1).astype("float32")
     pred = np.hstack([random_boxes(rng, 16, side=1.0).clip(0, 1), rng.random((16, 1))])
     pred = pred.astype("float32")
-    iou = np.diag(metrics.box_iou(truth, pred[:, :4]))
-    np.testing.assert_allclose(detection.iou_box_loss(truth, pred), 1 - iou, atol=1e-5)
-    np.testing.assert_allclose(detection.mean_box_iou(truth, pred), iou, atol=1e-5)
-    giou = detection.box_giou(truth, pred[:, :4])
-    np.testing.assert_allclose(detection.giou_box_loss(truth, pred), 1 - giou, atol=1e-5)
+    iou = np.diag(bbox.box_iou(truth, pred[:, :4]))
+    np.testing.assert_allclose(box_detector.iou_box_loss(truth, pred), 1 - iou, atol=1e-5)
+    np.testing.assert_allclose(box_detector.mean_box_iou(truth, pred), iou, atol=1e-5)
+    giou = bbox.box_giou(truth, pred[:, :4])
+    np.testing.assert_allclose(box_detector.giou_box_loss(truth, pred), 1 - giou, atol=1e-5)
     mean_loss = keras_cv.losses.GIoULoss("xyxy")(truth, pred[:, :4])
-    assert float(np.mean(detection.giou_box_loss(truth, pred))) == pytest.approx(
+    assert float(np.mean(box_detector.giou_box_loss(truth, pred))) == pytest.approx(
         float(mean_loss), abs=1e-5
     )
     l1 = np.abs(truth - pred[:, :4]).mean(axis=1)
-    np.testing.assert_allclose(detection.l1_box_loss(truth, pred), l1, atol=1e-6)
+    np.testing.assert_allclose(box_detector.l1_box_loss(truth, pred), l1, atol=1e-6)
     with pytest.raises(ValueError, match="box_loss must be one of"):
-        detection.detection_loss("l2")
+        box_detector.detection_loss("l2")
 
 
 def test_detector_outputs_valid_boxes_and_learns_a_box():
     keras.utils.set_random_seed(0)
-    model = detection.build_box_detector(32, filters=(8, 16))
+    model = box_detector.build_box_detector(32, filters=(8, 16))
     images = np.random.default_rng(0).integers(0, 255, (32, 32, 32, 3), dtype=np.uint8)
     images[:, 8:20, 4:28] = 255  # every image shows the same white box
     boxes = np.tile([[4 / 32, 8 / 32, 28 / 32, 20 / 32]], (32, 1)).astype("float32")
     out = model.predict(images / 255.0, verbose=0)
     assert out.shape == (32, 5)
     assert np.all(out[:, 2:4] >= out[:, :2]) and out.min() >= 0 and out.max() <= 1
-    model.compile(keras.optimizers.Adam(3e-3), detection.detection_loss("giou"),
-                  metrics=[detection.mean_box_iou])  # fmt: skip
-    history = model.fit(detection.make_box_dataset(images, boxes, 8), epochs=15, verbose=0)
+    model.compile(keras.optimizers.Adam(3e-3), box_detector.detection_loss("giou"),
+                  metrics=[box_detector.mean_box_iou])  # fmt: skip
+    history = model.fit(box_detector.make_box_dataset(images, boxes, 8), epochs=15, verbose=0)
     assert history.history["mean_box_iou"][-1] > 0.8
 
 
 def test_detector_and_dataset_refuse_bad_input():
     with pytest.raises(ValueError, match="divisible by 2"):
-        detection.build_box_detector(50)
+        box_detector.build_box_detector(50)
     images = np.zeros((2, 8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match="normalised to 0..1"):
-        detection.make_box_dataset(images, np.array([[0, 0, 8, 8], [0, 0, 4, 4.0]]))
+        box_detector.make_box_dataset(images, np.array([[0, 0, 8, 8], [0, 0, 4, 4.0]]))
     with pytest.raises(ValueError, match="uint8 images"):
-        detection.make_box_dataset(images / 255, np.zeros((2, 4)))
+        box_detector.make_box_dataset(images / 255, np.zeros((2, 4)))
 
 
 def test_flip_augmentation_moves_the_box_with_the_image():
     images = np.zeros((64, 16, 16, 3), np.uint8)
     images[:, :, :4] = 255  # a white band on the left
     boxes = np.tile([[0.0, 0.0, 0.25, 1.0]], (64, 1))
-    for batch, batch_boxes in detection.make_box_dataset(images, boxes, 64, augment=True):
+    for batch, batch_boxes in box_detector.make_box_dataset(images, boxes, 64, augment=True):
         batch, batch_boxes = batch.numpy(), batch_boxes.numpy()
     left = batch[:, 0, 0, 0] > 0.5
     assert 0 < left.sum() < 64  # some flipped, some not
@@ -315,11 +319,11 @@ def test_flip_augmentation_moves_the_box_with_the_image():
 def test_load_box_arrays_on_synthetic_scenes_gives_the_generator_boxes():
     from labutils import synthetic
 
-    images, masks, heads = detection.load_box_arrays("train[:3]", "synthetic", 32)
+    images, masks, heads = box_detector.load_box_arrays("train[:3]", "synthetic", 32)
     assert images.shape == (3, 32, 32, 3) and masks.shape == (3, 32, 32, 1) and masks.max() <= 2
     expected = [synthetic.make_scene(i)["head_bbox"] for i in range(3)]
     np.testing.assert_allclose(heads, expected)
-    assert len(detection.load_box_arrays("train", "synthetic", 32, limit=2)[0]) == 2
+    assert len(box_detector.load_box_arrays("train", "synthetic", 32, limit=2)[0]) == 2
 
 
 # --- instances ---------------------------------------------------------------------------------
@@ -329,7 +333,7 @@ def test_load_box_arrays_on_synthetic_scenes_gives_the_generator_boxes():
 def test_multi_pet_scene_instances(touching):
     import cv2
 
-    scene = detection.make_multi_pet_scene(3, num_pets=2, touching=touching)
+    scene = multi_pet.make_multi_pet_scene(3, num_pets=2, touching=touching)
     instances = scene["instances"]
     assert scene["image"].shape == (160, 320, 3) and instances.shape == (160, 320)
     assert set(np.unique(instances)) == {0, 1, 2}
@@ -341,4 +345,4 @@ def test_multi_pet_scene_instances(touching):
         shifted = instances[:, 1:] != instances[:, :-1]
         assert np.any(shifted & (instances[:, 1:] > 0) & (instances[:, :-1] > 0))
     with pytest.raises(ValueError, match="num_pets >= 2"):
-        detection.make_multi_pet_scene(0, num_pets=1)
+        multi_pet.make_multi_pet_scene(0, num_pets=1)

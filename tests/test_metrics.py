@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from labutils import metrics
+from labutils import bbox, metrics
 
 SEEDS = range(4)
 CLASS_COUNTS = range(2, 6)
@@ -278,39 +278,39 @@ def test_box_iou_matches_keras_cv(seed):
     reference = keras_cv.bounding_box.compute_iou(
         boxes_a.astype(np.float32), boxes_b.astype(np.float32), bounding_box_format="xyxy"
     )
-    ours = metrics.box_iou(boxes_a, boxes_b)
+    ours = bbox.box_iou(boxes_a, boxes_b)
     assert ours.shape == (7, 5)
     np.testing.assert_allclose(ours, np.asarray(reference), atol=1e-5)
     assert np.any(ours == 0) and np.any(ours > 0.1)  # both overlapping and disjoint pairs
 
 
 def test_box_iou_by_hand_and_special_cases():
-    assert metrics.box_iou([0, 0, 10, 10], [5, 5, 15, 15]) == pytest.approx(25 / 175)
-    assert metrics.box_iou([0, 0, 10, 10], [0, 0, 10, 10]) == 1.0
-    assert metrics.box_iou([0, 0, 10, 10], [2, 2, 4, 4]) == pytest.approx(4 / 100)  # inside
-    assert metrics.box_iou([0, 0, 10, 10], [10, 0, 20, 10]) == 0.0  # touching edges
-    assert metrics.box_iou([0, 0, 10, 10], [20, 20, 30, 30]) == 0.0  # far apart
-    assert metrics.box_iou([0, 0, 10, 10], [3, 3, 3, 8]) == 0.0  # zero-area box
-    assert metrics.box_iou([3, 3, 3, 3], [3, 3, 3, 3]) == 0.0  # union 0: defined as 0
+    assert bbox.box_iou([0, 0, 10, 10], [5, 5, 15, 15]) == pytest.approx(25 / 175)
+    assert bbox.box_iou([0, 0, 10, 10], [0, 0, 10, 10]) == 1.0
+    assert bbox.box_iou([0, 0, 10, 10], [2, 2, 4, 4]) == pytest.approx(4 / 100)  # inside
+    assert bbox.box_iou([0, 0, 10, 10], [10, 0, 20, 10]) == 0.0  # touching edges
+    assert bbox.box_iou([0, 0, 10, 10], [20, 20, 30, 30]) == 0.0  # far apart
+    assert bbox.box_iou([0, 0, 10, 10], [3, 3, 3, 8]) == 0.0  # zero-area box
+    assert bbox.box_iou([3, 3, 3, 3], [3, 3, 3, 3]) == 0.0  # union 0: defined as 0
 
 
 def test_box_iou_shapes_follow_single_or_many_boxes():
     box, boxes_a, boxes_b = [0, 0, 10, 10], np.zeros((3, 4)), np.zeros((2, 4))
-    assert isinstance(metrics.box_iou(box, box), float)
-    assert metrics.box_iou(box, boxes_b).shape == (2,)
-    assert metrics.box_iou(boxes_a, box).shape == (3,)
-    assert metrics.box_iou(boxes_a, boxes_b).shape == (3, 2)
-    assert metrics.box_iou([box], [box]).shape == (1, 1)
+    assert isinstance(bbox.box_iou(box, box), float)
+    assert bbox.box_iou(box, boxes_b).shape == (2,)
+    assert bbox.box_iou(boxes_a, box).shape == (3,)
+    assert bbox.box_iou(boxes_a, boxes_b).shape == (3, 2)
+    assert bbox.box_iou([box], [box]).shape == (1, 1)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_box_iou_is_symmetric_and_bounded(seed):
     rng = np.random.default_rng(seed)
     boxes_a, boxes_b = random_boxes(rng, 6), random_boxes(rng, 4)
-    ious = metrics.box_iou(boxes_a, boxes_b)
-    np.testing.assert_allclose(metrics.box_iou(boxes_b, boxes_a), ious.T)
+    ious = bbox.box_iou(boxes_a, boxes_b)
+    np.testing.assert_allclose(bbox.box_iou(boxes_b, boxes_a), ious.T)
     assert np.all((ious >= 0) & (ious <= 1))
-    np.testing.assert_allclose(np.diag(metrics.box_iou(boxes_a, boxes_a)), 1.0)
+    np.testing.assert_allclose(np.diag(bbox.box_iou(boxes_a, boxes_a)), 1.0)
 
 
 @pytest.mark.parametrize(
@@ -327,7 +327,7 @@ def test_box_iou_is_symmetric_and_bounded(seed):
 def test_bad_boxes_raise_clear_errors(boxes, expected_words):
     for args in ((boxes, [0, 0, 1, 1]), ([0, 0, 1, 1], boxes)):
         with pytest.raises(ValueError) as error:
-            metrics.box_iou(*args)
+            bbox.box_iou(*args)
         for words in expected_words:
             assert words in str(error.value)
 
