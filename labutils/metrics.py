@@ -274,6 +274,9 @@ def mean_dice(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> float:
 
     Taught in lesson 02, §7 "Dice, IoU's close cousin".
 
+    >>> round(mean_dice([[0, 0, 1], [1, 2, 2]], [[0, 1, 1], [1, 2, 0]], 3), 3)
+    0.656
+
     Args and Raises: as :func:`confusion_matrix`. Returns a float in [0, 1].
     """
     return float(np.nanmean(dice_per_class(y_true, y_pred, num_classes)))
