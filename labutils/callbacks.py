@@ -129,6 +129,11 @@ class ProgressiveResize(keras.callbacks.Callback):
         budget: the :class:`TimeBudget` whose progress decides the switch.
         size: the side of the images early on (a multiple of ``2**depth``).
         fraction: the fraction of the schedule trained at ``size``.
+
+    >>> progressive = ProgressiveResize(TimeBudget(1e-3, total_steps=10), size=8, fraction=0.3)
+    >>> images, masks = progressive.resize(tf.zeros((2, 16, 16, 3)), tf.zeros((2, 16, 16, 1)))
+    >>> images.shape, masks.shape  # small until 30 % of the schedule is done
+    (TensorShape([2, 8, 8, 3]), TensorShape([2, 8, 8, 1]))
     """
 
     def __init__(self, budget: TimeBudget, size: int, fraction: float) -> None:

@@ -31,7 +31,7 @@ def ce_dice_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     Returns:
         A scalar float32 loss.
 
-    >>> perfect = keras.ops.one_hot([[[0, 1], [2, 2]]], 3)  # (1, 2, 2, 3)
+    >>> perfect = keras.ops.one_hot([[[0, 1], [2, 2]]], NUM_CLASSES)  # (1, 2, 2, NUM_CLASSES)
     >>> round(float(ce_dice_loss(keras.ops.argmax(perfect, -1)[..., None], perfect)), 6)
     0.0
     """

@@ -36,7 +36,7 @@ __all__ = [
 GPU_BATCH_SIZE = 64
 GPU_TIME_BUDGET_MIN = 60.0
 
-Arrays = tuple[np.ndarray, np.ndarray]  # images (N, S, S, 3) and masks (N, S, S, 1), uint8
+_Arrays = tuple[np.ndarray, np.ndarray]  # images (N, S, S, 3) and masks (N, S, S, 1), uint8
 
 
 @dataclass
@@ -193,7 +193,7 @@ def _pick_strategy() -> tf.distribute.Strategy:
 
 
 def _batches(
-    data: Arrays | tf.data.Dataset, batch_size: int, augment: bool = False, shuffle: bool = False
+    data: _Arrays | tf.data.Dataset, batch_size: int, augment: bool = False, shuffle: bool = False
 ) -> tf.data.Dataset:
     """Batches of arrays (see ``pipeline.dataset_from_arrays``), or a dataset of batches as is.
 
@@ -213,8 +213,8 @@ def _batches(
 
 def train_unet(
     config: TrainConfig,
-    train_data: Arrays | tf.data.Dataset,
-    val_data: Arrays | tf.data.Dataset,
+    train_data: _Arrays | tf.data.Dataset,
+    val_data: _Arrays | tf.data.Dataset,
     callbacks: list[keras.callbacks.Callback] | tuple = (),
     resume_from: str | Path | None = None,
     verbose: int = 0,
