@@ -154,3 +154,26 @@ def test_render_html_writes_a_failing_notebook_then_raises(tmp_path):
     copy = shutil.copy(broken, tmp_path / "copy")
     with pytest.raises(ValueError, match="share a file name"):
         lessons.render_html([broken, copy], tmp_path / "html")
+
+
+def test_the_strip_hook_runs_nbstripout_as_strip_notebook_does():
+    import yaml  # pre-commit's own dependency
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert hooks["strip-notebooks"]["entry"] == " ".join(["nbstripout", *lessons.NBSTRIPOUT_ARGS])
+    assert hooks["strip-notebooks"]["language"] == "system"
+
+
+def test_strip_notebook_keeps_a_stripped_lesson_byte_for_byte(tmp_path):
+    lesson = shutil.copy(lessons.TEMPLATE, tmp_path / "01_lesson.ipynb")
+    assert lessons.strip_notebook(lesson) is False
+    assert lesson.read_bytes() == lessons.TEMPLATE.read_bytes()
+
+
+def test_the_template_follows_the_cell_rules():
+    cells = json.loads(lessons.TEMPLATE.read_text())["cells"]
+    assert not hygiene.long_cells(cells)
+    assert not hygiene.mislabelled_extra_code(cells)
+    assert not hygiene.checker_problems(cells)
+    hygiene.test_notebook_is_in_nbformat_layout(lessons.TEMPLATE)
