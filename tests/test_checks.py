@@ -4,7 +4,7 @@ says "not answered yet" for the student edition's None."""
 import numpy as np
 import pytest
 
-from labutils import checks, metrics
+from labutils import bbox, checks, metrics
 
 # --- lesson 02: per-class IoU --------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ def plus_one_box_iou(a, b):
 
 def test_box_iou_accepts_the_right_function(capsys):
     assert checks.check_box_iou(right_box_iou)
-    assert checks.check_box_iou(lambda a, b: metrics.box_iou(a, b))
+    assert checks.check_box_iou(lambda a, b: bbox.box_iou(a, b))
     assert "✅" in capsys.readouterr().out
 
 
@@ -153,11 +153,11 @@ def test_box_iou_tells_a_division_by_zero_from_zero_area_boxes(capsys):
 def test_box_iou_cases_include_zero_area_boxes_whose_iou_is_zero():
     zero_area = [
         (a, b)
-        for _, a, b in checks._BOX_CASES
+        for _, a, b in checks.lesson02._BOX_CASES
         if 0 in ((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
     ]
     assert len(zero_area) >= 3
-    assert all(metrics.box_iou(a, b) == 0.0 for a, b in zero_area)
+    assert all(bbox.box_iou(a, b) == 0.0 for a, b in zero_area)
 
 
 # --- lesson 01: masks ---------------------------------------------------------------------------
@@ -731,13 +731,11 @@ def test_check_head_boxes(capsys, answer, verdict, says):
 
 
 def giou_right(a, b):
-    from labutils import detection
-
-    return detection.box_giou(a, b)
+    return bbox.box_giou(a, b)
 
 
 def iou_only(a, b):
-    return metrics.box_iou(a, b)
+    return bbox.box_iou(a, b)
 
 
 def giou_loss(a, b):
@@ -747,7 +745,7 @@ def giou_loss(a, b):
 def giou_with_intersection(a, b):
     hull = np.prod(np.maximum(a[2:], b[2:]) - np.minimum(a[:2], b[:2]))
     inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
-    return metrics.box_iou(a, b) - (hull - inter) / hull
+    return bbox.box_iou(a, b) - (hull - inter) / hull
 
 
 def giou_crashes(a, b):
@@ -796,10 +794,33 @@ def test_check_precision_recall(capsys, answer, verdict, says):
 
 
 def test_check_precision_recall_agrees_with_labutils_detection():
-    from labutils import detection
+    from labutils import detection_metrics
 
     truth = np.tile([[0.0, 0.0, 1.0, 1.0]], (len(IOUS_07), 1))
     preds = np.hstack([np.zeros((len(IOUS_07), 2)), np.ones((len(IOUS_07), 1)), IOUS_07[:, None]])
     # each box is the truth's lower part, IoU = its height
-    expected = detection.precision_recall(truth, preds, SCORES_07, 0.75, min_score=0.5)
+    expected = detection_metrics.precision_recall(truth, preds, SCORES_07, 0.75, min_score=0.5)
     assert checks.check_precision_recall(expected, IOUS_07, SCORES_07, 0.75, 0.5)
+
+
+# --- every checker: where its exercise is -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [n for n in checks.__all__ if n.startswith("check_")])
+def test_each_checker_names_the_lesson_section_whose_exercise_calls_it(name):
+    import json
+    import re
+    from pathlib import Path
+
+    checker = getattr(checks, name)
+    found = re.search(r'Exercise of lesson (\d\d), §(\d+) "([^"]+)"\.', checker.__doc__)
+    assert found, f"{name}'s docstring should say 'Exercise of lesson NN, §k \"Title\".'"
+    lesson, section, title = found.groups()
+    assert checker.__module__.startswith(f"labutils.checks.lesson{lesson}")
+    (path,) = Path(__file__).resolve().parents[1].glob(f"notebooks/{lesson}_*.ipynb")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(cell["source"]) for cell in cells)
+    heading = f"## {section} · {title}\n"
+    assert heading in text, f"{path.name} has no section {heading!r}"
+    in_section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    assert f"checks.{name}(" in in_section, f"{name} is not called in {path.name}, §{section}"
