@@ -92,6 +92,7 @@ class _Block:
         return None
 
     def _build(self, fn: Callable[..., Any], batch_norm: bool) -> Any:
+        """Call the student's block on fresh ``keras.Input`` maps; the model from them."""
         import keras
 
         inputs = [keras.Input(shape) for shape in self.inputs]
