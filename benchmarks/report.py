@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labutils.pipeline import SHUFFLE_BUFFER
-
-__all__ = ["format_report"]
+__all__ = ["format_report", "verdict"]
 
 _ROUTES = {
     "files": "files (make_dataset, cache=False)",
@@ -28,8 +26,12 @@ def format_report(results: dict[str, Any]) -> str:
     return "\n\n".join(section(results) for section in sections)
 
 
-def _verdict(value: float | None, goal: float, at_most: bool) -> str:
-    """'met' or 'missed' for a value against a goal; 'not measurable' for None."""
+def verdict(value: float | None, goal: float, at_most: bool) -> str:
+    """'met' or 'missed' for a value against a goal; 'not measurable' for None.
+
+    >>> verdict(0.3, 0.25, at_most=True), verdict(6.1, 5, at_most=False), verdict(None, 5, False)
+    ('missed', 'met', 'not measurable')
+    """
     if value is None:
         return "not measurable"
     return "met" if (value <= goal if at_most else value >= goal) else "missed"
@@ -115,9 +117,9 @@ def _time_to_quality(results: dict) -> str:
         lines.append(
             f"Against {name} (its best {o['target_miou']:.3f} at "
             f"{_minutes(o['seconds_to_target'])} min): recommended {reached}, time ratio "
-            f"{ratio} (goal <= {time_goal}: {_verdict(o['time_ratio'], time_goal, True)}); "
+            f"{ratio} (goal <= {time_goal}: {verdict(o['time_ratio'], time_goal, True)}); "
             f"mIoU gap {o['miou_gap']:+.3f} (goal >= +{gap_goal}: "
-            f"{_verdict(o['miou_gap'], gap_goal, False)})"
+            f"{verdict(o['miou_gap'], gap_goal, False)})"
         )
     return "\n".join(lines)
 
@@ -141,7 +143,7 @@ def _throughput(results: dict) -> str:
         "gradients and again for the input gradients, except in the first convolution).\n"
         + _table(header, rows)
         + f"\nRecommended step vs the float32 matmul peak: {fraction:.0%}; goal >= {goal:.0%}: "
-        f"{_verdict(fraction, goal, at_most=False)}"
+        f"{verdict(fraction, goal, at_most=False)}"
     )
 
 
@@ -149,7 +151,7 @@ def _pipeline(results: dict) -> str:
     p, goal = results["pipeline"], results["goals"]["pipeline_ratio"]
     rows = [
         [label, f"{p[route]['images_per_s']['median']:,.1f}", f"{p['ratio'][route]:.1f}×",
-         _verdict(p["ratio"][route], goal, at_most=False)]
+         verdict(p["ratio"][route], goal, at_most=False)]
         for route, label in _ROUTES.items()
     ]  # fmt: skip
     decode = p["arrays"]["decode_once"]["median"]
@@ -165,6 +167,8 @@ def _pipeline(results: dict) -> str:
 
 
 def _memory(results: dict) -> str:
+    from labutils.pipeline import SHUFFLE_BUFFER  # only here: labutils.pipeline loads TensorFlow
+
     memory, goal = results["memory"], results["goals"]["memory_mib"]
     peaks = memory["peak_rss_mib"]
     full = memory["full_dataset"]
@@ -173,7 +177,7 @@ def _memory(results: dict) -> str:
         "4. Peak memory (ru_maxrss of each training process, at the end of training): "
         + "; ".join(f"{name} {mib:,.0f} MiB" for name, mib in peaks.items())
         + f". Goal: the CPU default (recommended) <= {goal:,} MiB: "
-        f"{_verdict(peaks['recommended'], goal, at_most=True)}.\n"
+        f"{verdict(peaks['recommended'], goal, at_most=True)}.\n"
         f"Full dataset ({full['official_images']:,} official images at "
         f"{results['pipeline']['image_size']}²): the default route (load_arrays, decode once) "
         f"keeps every image decoded as uint8 in memory, {full['full_dataset_mib']['arrays']:,.0f}"
@@ -192,5 +196,5 @@ def _ci_suite(results: dict) -> str:
     minutes = ci["seconds"] / 60
     return (
         f"5. CI suite: pytest took {minutes:.1f} min, exit code {ci['exit_code']} "
-        f"({ci['summary']}); goal <= {goal:g} min: {_verdict(minutes, goal, at_most=True)}"
+        f"({ci['summary']}); goal <= {goal:g} min: {verdict(minutes, goal, at_most=True)}"
     )

@@ -38,7 +38,7 @@ from labutils import env  # noqa: E402
 _QUIETED = env.quiet_tensorflow()  # no C++ start-up lines, unless TF_CPP_MIN_LOG_LEVEL is set
 
 from benchmarks import measure, report  # noqa: E402
-from labutils import data, training  # noqa: E402
+from labutils import data, splits, training  # noqa: E402
 
 __all__ = [
     "build_parser",
@@ -53,9 +53,9 @@ __all__ = [
 FULL = {
     "data": "../shared/data/oxford-iiit-pet",
     "budget_minutes": None,  # the lab's own CPU budget, TrainConfig().time_budget_min
-    "train_split": data.TRAIN_SPLIT,
-    "val_split": data.VAL_SPLIT,
-    "test_split": data.TEST_SPLIT,
+    "train_split": splits.TRAIN_SPLIT,
+    "val_split": splits.VAL_SPLIT,
+    "test_split": splits.TEST_SPLIT,
     "pipeline_split": "train[:256]",
     "matmul_size": 4096,
     "matmul_sample_s": 0.5,
@@ -93,11 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
              "the exact model, and 0.25, which a 13-minute CPU budget trains many times as "
              "many epochs and so is the stronger baseline)")  # fmt: skip
     add("--eval-size", type=int, default=128, help="score masks at N×N (default 128)")
-    add("--train-split", help=f"training split (default {data.TRAIN_SPLIT!r})")
+    add("--train-split", help=f"training split (default {splits.TRAIN_SPLIT!r})")
     add("--val-split", help="validation split, scored after every epoch; it chooses the epoch "
-        f"(default {data.VAL_SPLIT!r}, carved from the training photos)")  # fmt: skip
+        f"(default {splits.VAL_SPLIT!r}, carved from the training photos)")  # fmt: skip
     add("--test-split", help="scored once per run, by the epoch validation chose "
-        f"(default {data.TEST_SPLIT!r})")  # fmt: skip
+        f"(default {splits.TEST_SPLIT!r})")  # fmt: skip
     add("--pipeline-split", help="split timed by the pipeline benchmark (default 'train[:256]')")
     add("--matmul-size", type=int, help="side of the peak-FLOP/s matmul (default 4096)")
     add("--repeats", type=int, default=1, help="training runs per configuration (default 1)")
@@ -307,9 +307,10 @@ def run_benchmarks(settings: dict[str, Any]) -> dict[str, Any]:
         settings: from the command line (see ``build_parser``).
 
     Returns:
-        ``machine``, ``settings``, ``pipeline``, ``runs`` (each worker's result),
-        ``time_to_quality``, ``peak`` (the first run's matmul peaks, by configuration),
-        ``throughput``, ``memory``, ``ci_suite`` (None unless asked for) and ``goals``.
+        ``date`` (of the start), ``machine``, ``settings``, ``pipeline``, ``runs`` (each
+        worker's result), ``time_to_quality``, ``peak`` (the first run's matmul peaks, by
+        configuration), ``throughput``, ``memory``, ``ci_suite`` (None unless asked for),
+        ``goals`` and ``wall_minutes`` (the whole run's).
 
     Raises:
         FileNotFoundError: the data folder does not exist or is not in the official layout.
@@ -319,7 +320,9 @@ def run_benchmarks(settings: dict[str, Any]) -> dict[str, Any]:
     recommended = training.TrainConfig()
     size, batch = recommended.model["image_size"], recommended.batch_size
     repeats, min_s = settings["timing_repeats"], settings["min_sample_s"]
-    results: dict[str, Any] = {"machine": measure.describe_machine(), "settings": settings,
+    start = time.perf_counter()
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine":
+                               measure.describe_machine(), "settings": settings,
                                "data_source": source.description}  # fmt: skip
     _say(f"Data: {source.description}")
     _say("Measuring the input pipeline ...")
@@ -338,6 +341,7 @@ def run_benchmarks(settings: dict[str, Any]) -> dict[str, Any]:
         _say("Timing the whole pytest suite ...")
         results["ci_suite"] = time_ci_suite(source)
     results["goals"] = GOALS
+    results["wall_minutes"] = round((time.perf_counter() - start) / 60, 1)
     return results
 
 

@@ -28,7 +28,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import measure  # noqa: E402
-from labutils import data, pipeline, training  # noqa: E402
+from labutils import data, evaluation, losses, pipeline, training  # noqa: E402
 from labutils.models import build_unet  # noqa: E402
 
 __all__ = ["CONFIGS", "EpochRecorder", "main", "original_model", "run_config"]
@@ -121,7 +121,7 @@ def _train_original(
     train_arrays = pipeline.load_arrays(settings["train_split"], source, model_args["image_size"])
     keras.utils.set_random_seed(settings["seed"])
     model = build_unet(**model_args)  # float32, as the original
-    training.compile_model(model, ORIGINAL["learning_rate"], ORIGINAL["loss"])
+    losses.compile_model(model, ORIGINAL["learning_rate"], ORIGINAL["loss"])
     train_ds = pipeline.dataset_from_arrays(*train_arrays, ORIGINAL["batch_size"], shuffle=True)
     model.fit(train_ds, epochs=10**6, callbacks=[recorder], verbose=0, shuffle=False)
     recipe = {**ORIGINAL, "model": model_args, "augment": False, "shuffle": True,
@@ -172,7 +172,7 @@ def _score(model: keras.Model, snapshot: dict, split: str, settings: dict) -> di
     """Score a snapshot's weights on ``split`` at the model's own side, with labutils.metrics."""
     ds = _eval_set(split, settings["data"], model.input_shape[1], settings["eval_size"])
     model.load_weights(snapshot["path"])
-    return training.evaluate_model(model, ds)
+    return evaluation.evaluate_model(model, ds)
 
 
 def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) -> dict:

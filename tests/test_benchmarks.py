@@ -16,7 +16,7 @@ import tensorflow as tf
 from tensorflow.python.profiler.model_analyzer import profile
 from tensorflow.python.profiler.option_builder import ProfileOptionBuilder
 
-from labutils import data
+from labutils import data, splits
 from labutils.models import build_unet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,7 +221,37 @@ def test_full_run_follows_the_course_protocol():
         assert settings["val_split"].startswith("train"), "validation comes from training photos"
         assert "test" in settings["test_split"]
     assert (run.FULL["train_split"], run.FULL["val_split"], run.FULL["test_split"]) == (
-        data.TRAIN_SPLIT,
-        data.VAL_SPLIT,
-        data.TEST_SPLIT,
+        splits.TRAIN_SPLIT,
+        splits.VAL_SPLIT,
+        splits.TEST_SPLIT,
     )
+
+
+def test_readme_performance_table_is_generated_from_results_json():
+    from benchmarks import readme
+
+    block = readme.performance_block(json.loads(readme.RESULTS.read_text(encoding="utf-8")))
+    assert block in (ROOT / "README.md").read_text(encoding="utf-8"), (
+        "README.md's performance table differs from benchmarks/results.json: do not edit it by "
+        "hand; run `python -m benchmarks.readme --write`"
+    )
+
+
+def test_readme_block_follows_the_results_and_write_replaces_only_it(tmp_path):
+    from benchmarks import readme
+
+    results = json.loads(readme.RESULTS.read_text(encoding="utf-8"))
+    results["time_to_quality"]["originals"]["original x1"]["miou_gap"] = 0.05
+    results["machine"]["load_average_1min"] = 0.2
+    results["date"] = "2027-01-31"
+    block = readme.performance_block(results)
+    assert "≥ +0.10: missed (+0.05) against the exact U-Net, met (+0.11) against" in block
+    assert "The machine was quiet (load average 0.2" in block and "run on 2027-01-31" in block
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    page = tmp_path / "README.md"
+    page.write_text(f"# Lab\n\n{readme.BEGIN}\nold\n{readme.END}\n\nAfter.\n")
+    args = ["--results", str(tmp_path / "results.json"), "--readme", str(page), "--write"]
+    assert readme.main(args) == 0
+    assert page.read_text() == f"# Lab\n\n{block}\n\nAfter.\n"
+    page.write_text("# Lab without markers\n")
+    assert readme.main(args) == 1
