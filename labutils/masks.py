@@ -29,6 +29,8 @@ _LABEL_SHAPES = {
     (2, 3): "one mask (H, W) or masks (N, H, W)",
 }
 _BINARY_SHAPES = {**_LABEL_SHAPES, 2: "an (H, W) binary mask"}
+_TWICE_HINT = " Was 1 subtracted twice? Subtract 1 from the trimap (1..3) exactly once."
+_OTHER_HINT = " Is num_classes right?"
 _TRIMAP_HINT = (
     " Is this a raw trimap (1..3)? Subtract 1 first: mask - 1 (subtract 1 exactly once; "
     "twice gives -1)."
@@ -55,6 +57,9 @@ def as_label_mask(
     >>> as_label_mask([[1, 2], [3, 3]])
     Traceback (most recent call last):
     ValueError: mask has labels from 1 to 3: expected labels in [0, 3), ... mask - 1 ...
+    >>> as_label_mask([[-1, 0], [1, 1]])
+    Traceback (most recent call last):
+    ValueError: mask has labels from -1 to 1: ... Was 1 subtracted twice? ...
     """
     array = _array(mask, name, ndim, _LABEL_SHAPES)
     if array.dtype == bool:
@@ -67,7 +72,8 @@ def as_label_mask(
     low, high = labels.min(), labels.max()
     if num_classes is not None and (low < 0 or high >= num_classes):
         raw_trimap = low >= 1 and high == num_classes
-        hint = _TRIMAP_HINT if raw_trimap else " Is num_classes right?"
+        shifted_twice = low == -1 and high <= num_classes - 2
+        hint = _TRIMAP_HINT if raw_trimap else _TWICE_HINT if shifted_twice else _OTHER_HINT
         raise ValueError(
             f"{name} has labels from {low} to {high}: expected labels in [0, {num_classes}), "
             f"i.e. 0..{num_classes - 1} (num_classes={num_classes}).{hint}"
