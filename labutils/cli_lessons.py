@@ -13,6 +13,11 @@ from pathlib import Path
 
 __all__ = ["add_subcommands"]
 
+_SET_REPO_DESCRIPTION = (
+    "Rewrite labutils.REPO_URL and every address of the old repository in README.md, "
+    "CONTRIBUTING.md, the lessons (Colab badges, Setup cells) and the lesson template, e.g. "
+    "after forking the course."
+)
 _COLAB_BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
 
 
@@ -47,13 +52,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_set_repo(subparsers: argparse._SubParsersAction) -> None:
-    set_repo = subparsers.add_parser(
-        "set-repo",
-        help="point the course at another GitHub repository (REPO_URL, badges, Setup cells)",
-        description="Rewrite labutils.REPO_URL and every address of the old repository in "
-        "README.md, CONTRIBUTING.md, the lessons (Colab badges, Setup cells) and the lesson "
-        "template, e.g. after forking the course.",
-    )
+    what = "point the course at another GitHub repository (REPO_URL, badges, Setup cells)"
+    set_repo = subparsers.add_parser("set-repo", help=what, description=_SET_REPO_DESCRIPTION)
     set_repo.add_argument("url", help="https://github.com/OWNER/NAME")
     set_repo.add_argument("--root", type=Path, default=Path("."), help="the checkout (default .)")
     set_repo.set_defaults(func=_run_set_repo)

@@ -177,3 +177,14 @@ def test_the_template_follows_the_cell_rules():
     assert not hygiene.mislabelled_extra_code(cells)
     assert not hygiene.checker_problems(cells)
     hygiene.test_notebook_is_in_nbformat_layout(lessons.TEMPLATE)
+
+
+def test_the_instructor_extra_installs_what_the_instructor_tools_run():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extra = {
+        re.split(r"[ ;<>=!\[]", r)[0].lower()
+        for r in project["optional-dependencies"]["instructor"]
+    }
+    assert {"nbformat", "nbstripout", "nbclient", "nbconvert", "nbmake"} <= extra, extra
