@@ -80,11 +80,11 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 def write_notebook(nb: dict, path: Path) -> None:
     """Validate a notebook and write it with ``nbformat.write`` (sorted keys, indent 1, UTF-8).
 
+    Not used in a lesson: the instructor tools write with it (CONTRIBUTING.md, "Add a lesson").
+
     Args:
         nb: a notebook, e.g. from ``read_notebook``; sources may be strings or line lists.
         path: the ``.ipynb`` file to write; its folder must exist.
-
-    Not used in a lesson: the instructor tools write with it (CONTRIBUTING.md, "Add a lesson").
 
     Raises:
         ValueError: ``nb`` is not a valid nbformat-4 notebook (the message says why).
