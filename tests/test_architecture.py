@@ -25,8 +25,8 @@ LAYERS = (
     ("plots", "errors", "playground_widget", "stepper_widget"),  # figures and widgets
 )
 #: Beside the flow: they may import any layer, and no layer imports them.
-BESIDE = ("__init__", "checks", "lessons", "student", "fork", "cli_numbers", "cli_train", "cli_evaluate",
-          "cli_lessons", "__main__")  # fmt: skip
+BESIDE = ("__init__", "checks", "lessons", "student", "fork", "cli_numbers", "cli_train",
+          "cli_evaluate", "cli_lessons", "__main__")  # fmt: skip
 
 
 def _modules() -> dict[str, Path]:
