@@ -11,8 +11,8 @@
 4. peak memory of each training process (each configuration runs in its own process);
 5. optionally (``--ci-suite``) the wall time of the whole ``pytest`` suite.
 
-It prints a table and writes everything as JSON (``--json``). ``--quick`` is a smoke run of
-under two minutes. No time is asserted anywhere: numbers go in the output.
+It prints a table and writes everything as JSON (``--json``). ``--quick`` is a smoke run (a
+few minutes on a 2-core CPU). No time is asserted anywhere: numbers go in the output.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
     )
     add = parser.add_argument
-    add("--quick", action="store_true", help="smoke run: synthetic data, tiny budget (< 2 min)")
+    add("--quick", action="store_true", help="smoke run: synthetic data, tiny budget")
     add("--data", help=f"folder path, 'synthetic' or 'tfds' (default {FULL['data']})")
     add("--budget-minutes", type=float,
         help="training minutes per configuration (default: the lab's TrainConfig budget, or 15 "

@@ -188,7 +188,7 @@ def test_quick_run_writes_every_section_with_sane_values(tmp_path):
     out = tmp_path / "bench.json"
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     for number in range(1, 6):
