@@ -45,6 +45,9 @@ def as_label_mask(
 ) -> np.ndarray:
     """Return ``mask`` as int64 class labels in ``[0, num_classes)``, or raise ValueError.
 
+    Taught in lesson 03, §3 "What do the mask values mean?"; every labutils function that
+    takes a label mask (metrics, pictures, the pipeline) checks it here.
+
     Args:
         mask: labels, bool or whole-number floats; a trailing channel of 1 is dropped.
         name: what the caller calls it, for the message.
@@ -89,6 +92,9 @@ def as_binary_mask(
     require_object: bool = False,
 ) -> np.ndarray:
     """Return ``mask`` (bool, or 0 = background and 1 = object) as a bool array, or raise.
+
+    Taught in lesson 01, §5 "Mask algebra: area, logic, boxes"; the box functions of lesson
+    07, the IoU playground of lesson 02 and the checkers use it.
 
     Args:
         mask: the mask; with ``drop_channel`` a trailing channel of 1 is dropped.

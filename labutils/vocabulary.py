@@ -48,6 +48,8 @@ SPECIES_COLORS = ("#CC79A7", "#009E73")
 def species_of(label: int) -> int:
     """The species (0 = cat, 1 = dog) of breed ``label``: the dataset capitalises cat breeds.
 
+    Used in lesson 03, §4 "Cats, dogs and breeds", and by the synthetic source.
+
     >>> species_of(0), BREED_NAMES[0]
     (0, 'Abyssinian')
     """

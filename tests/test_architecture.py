@@ -5,6 +5,7 @@ so there is no cycle and a newcomer can read the package from the top of the lis
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,24 @@ def test_contributing_lists_every_module():
     missing = [n for n in sorted({m.split(".")[0] for m in _modules()} - {"__init__"})
                if f"{n}.py" not in text and f"{n}/" not in text]  # fmt: skip
     assert not missing, f"CONTRIBUTING.md's Architecture section does not list {missing}"
+
+
+def _public_definitions() -> list[tuple[str, str, str]]:
+    """(module, name, docstring) of every public function and class of the lessons' modules."""
+    found = []
+    for name, path in _modules().items():
+        if _layer(name) is None and not name.startswith("checks."):
+            continue  # the instructor tools name their CONTRIBUTING.md section instead
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
+                found.append((name, node.name, ast.get_docstring(node) or ""))
+    return found
+
+
+def test_every_public_helper_names_the_lesson_that_uses_it():
+    """d2l's "Defined in" habit: a reader of a helper can find the lesson cell that teaches it."""
+    silent = [f"{m}.{n}" for m, n, doc in _public_definitions() if not LESSON.search(doc)]
+    assert not silent, f"name the lesson section (e.g. 'Taught in lesson 03, §6 ...'): {silent}"
+
+
+LESSON = re.compile(r"lessons? \d\d|every lesson")
