@@ -10,11 +10,32 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import NUMBER, Problem, Verdict, _diagnose, _is_close, judge, numbers
+from labutils.checks.verdict import (
+    NUMBER,
+    Exercise,
+    Problem,
+    Verdict,
+    _diagnose,
+    _is_close,
+    judge,
+    numbers,
+)
 from labutils.masks import as_binary_mask
 
 __all__ = ["check_mask_box", "check_mask_disagreement", "check_masked_mean"]
 
+_BOUNDING_BOX = Exercise(
+    "Exercise 1 (bounding box)",
+    "np.any(mask, axis=1) says which rows hold a True pixel; np.flatnonzero gives indices.",
+)
+_DISAGREEING = Exercise(
+    "Exercise 2 (disagreeing pixels)",
+    "A pixel disagrees when exactly one of the two masks is True: which operator is that?",
+)
+_MASKED_MEAN = Exercise(
+    "Exercise 3 (masked mean loss)",
+    "Sum the losses of the kept pixels and divide by how many pixels are kept.",
+)
 _BOX = numbers("4 numbers (x_min, y_min, x_max, y_max)", count=4)
 
 
@@ -44,13 +65,7 @@ def check_mask_box(answer: Any, mask: Any) -> Verdict:
     ✅ Exercise 1 (bounding box): correct.
     Verdict(passed=True)
     """
-    return judge(
-        "Exercise 1 (bounding box)",
-        "np.any(mask, axis=1) says which rows hold a True pixel; np.flatnonzero gives indices.",
-        answer,
-        _BOX,
-        lambda box: _mask_box_problem(box, mask),
-    )
+    return judge(_BOUNDING_BOX, answer, _BOX, lambda box: _mask_box_problem(box, mask))
 
 
 def _mask_box_problem(box: np.ndarray, mask: Any) -> Problem:
@@ -94,13 +109,7 @@ def check_mask_disagreement(answer: Any, mask_a: Any, mask_b: Any) -> Verdict:
     ✅ Exercise 2 (disagreeing pixels): correct.
     Verdict(passed=True)
     """
-    return judge(
-        "Exercise 2 (disagreeing pixels)",
-        "A pixel disagrees when exactly one of the two masks is True: which operator is that?",
-        answer,
-        NUMBER,
-        lambda count: _disagreement_problem(count, mask_a, mask_b),
-    )
+    return judge(_DISAGREEING, answer, NUMBER, lambda n: _disagreement_problem(n, mask_a, mask_b))
 
 
 def _disagreement_problem(count: float, mask_a: Any, mask_b: Any) -> Problem:
@@ -141,11 +150,7 @@ def check_masked_mean(answer: Any, pixel_losses: Any, keep: Any) -> Verdict:
     Verdict(passed=True)
     """
     return judge(
-        "Exercise 3 (masked mean loss)",
-        "Sum the losses of the kept pixels and divide by how many pixels are kept.",
-        answer,
-        NUMBER,
-        lambda value: _masked_mean_problem(value, pixel_losses, keep),
+        _MASKED_MEAN, answer, NUMBER, lambda value: _masked_mean_problem(value, pixel_losses, keep)
     )
 
 

@@ -9,10 +9,30 @@ from typing import Any
 import numpy as np
 
 from labutils import bbox, metrics
-from labutils.checks.verdict import FUNCTION, Problem, Verdict, _describe_error, judge, numbers
+from labutils.checks.verdict import (
+    FUNCTION,
+    Exercise,
+    Problem,
+    Verdict,
+    _describe_error,
+    judge,
+    numbers,
+)
 from labutils.vocabulary import NUM_CLASSES
 
 __all__ = ["check_box_iou", "check_per_class_iou"]
+
+_PER_CLASS_IOU = Exercise(
+    "Exercise 1 (per-class IoU)",
+    "cm[c, c] is class c's intersection; row c holds its true pixels, column c its "
+    "predicted ones, and the union counts the intersection only once.",
+)
+_BOX_IOU = Exercise(
+    "Exercise 2 (box IoU)",
+    "the intersection spans from the larger of the two minima to the smaller of the two "
+    "maxima on each axis; a negative width or height means no overlap, so clamp it at 0; "
+    "two zero-area boxes have a union of 0 and IoU 0.",
+)
 
 
 def check_per_class_iou(
@@ -39,13 +59,9 @@ def check_per_class_iou(
        predicted ones, and the union counts the intersection only once.
     Verdict(passed=False)
     """
+    kind = numbers(f"{num_classes} numbers (one per class)")
     return judge(
-        "Exercise 1 (per-class IoU)",
-        "cm[c, c] is class c's intersection; row c holds its true pixels, column c its "
-        "predicted ones, and the union counts the intersection only once.",
-        ious,
-        numbers(f"{num_classes} numbers (one per class)"),
-        lambda answer: _per_class_iou_problem(answer, y_true, y_pred, num_classes),
+        _PER_CLASS_IOU, ious, kind, lambda x: _per_class_iou_problem(x, y_true, y_pred, num_classes)
     )
 
 
@@ -122,15 +138,7 @@ def check_box_iou(box_iou_fn: Callable[[Any, Any], float] | None) -> Verdict:
     ✅ Exercise 2 (box IoU): correct.
     Verdict(passed=True)
     """
-    return judge(
-        "Exercise 2 (box IoU)",
-        "the intersection spans from the larger of the two minima to the smaller of the two "
-        "maxima on each axis; a negative width or height means no overlap, so clamp it at 0; "
-        "two zero-area boxes have a union of 0 and IoU 0.",
-        box_iou_fn,
-        FUNCTION,
-        _box_iou_problem,
-    )
+    return judge(_BOX_IOU, box_iou_fn, FUNCTION, _box_iou_problem)
 
 
 def _box_iou_problem(box_iou_fn: Callable[[Any, Any], float]) -> Problem:

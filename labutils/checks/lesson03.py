@@ -12,6 +12,7 @@ import numpy as np
 from labutils.checks.verdict import (
     FUNCTION,
     NUMBER,
+    Exercise,
     Kind,
     Problem,
     Verdict,
@@ -25,6 +26,18 @@ from labutils.vocabulary import CLASS_NAMES, NUM_CLASSES
 __all__ = ["check_background_accuracy", "check_pipeline_order", "check_resize_mask"]
 
 _PET, _BACKGROUND, _BORDER = (CLASS_NAMES.index(name) for name in ("pet", "background", "border"))
+_ALL_BACKGROUND = Exercise(
+    "Exercise 1 (the all-background model)",
+    f"accuracy = correct pixels / all pixels, over all images; background is class {_BACKGROUND}.",
+)
+_RESIZING = Exercise(
+    "Exercise 2 (resizing a mask)",
+    "look at the `method` argument of tf.image.resize: which method only copies pixels?",
+)
+_PIPELINE_ORDER = Exercise(
+    "Exercise 3 (pipeline order)",
+    "ask of each step: what must already have happened for it to do its job only once?",
+)
 _PIPELINE_STEPS = ("map", "cache", "shuffle", "batch", "prefetch")
 
 
@@ -46,12 +59,7 @@ def check_background_accuracy(answer: Any, pixel_counts: Any) -> Verdict:
     Verdict(passed=True)
     """
     return judge(
-        "Exercise 1 (the all-background model)",
-        "accuracy = correct pixels / all pixels, over all images; "
-        f"background is class {_BACKGROUND}.",
-        answer,
-        NUMBER,
-        lambda value: _background_accuracy_problem(value, pixel_counts),
+        _ALL_BACKGROUND, answer, NUMBER, lambda x: _background_accuracy_problem(x, pixel_counts)
     )
 
 
@@ -143,13 +151,12 @@ def check_resize_mask(resize_mask: Callable[[Any, tuple[int, int]], Any] | None)
     ✅ Exercise 2 (resizing a mask): correct.
     Verdict(passed=True)
     """
-    return judge(
-        "Exercise 2 (resizing a mask)",
-        "look at the `method` argument of tf.image.resize: which method only copies pixels?",
-        resize_mask,
-        FUNCTION,
-        lambda fn: _resize_problem(fn, (18, 24)) or _resize_problem(fn, (100, 130)),
-    )
+    return judge(_RESIZING, resize_mask, FUNCTION, _shrink_and_enlarge_problem)
+
+
+def _shrink_and_enlarge_problem(resize_mask: Callable[[Any, tuple[int, int]], Any]) -> str | None:
+    """What is wrong with ``resize_mask`` shrinking the test trimap, then enlarging it, or None."""
+    return _resize_problem(resize_mask, (18, 24)) or _resize_problem(resize_mask, (100, 130))
 
 
 def _as_steps(answer: Any) -> list[str] | None:
@@ -183,13 +190,7 @@ def check_pipeline_order(steps: Sequence[str] | None) -> Verdict:
        Hint: ask of each step: what must already have happened for it to do its job only once?
     Verdict(passed=False)
     """
-    return judge(
-        "Exercise 3 (pipeline order)",
-        "ask of each step: what must already have happened for it to do its job only once?",
-        steps,
-        _STEPS,
-        _pipeline_order_problem,
-    )
+    return judge(_PIPELINE_ORDER, steps, _STEPS, _pipeline_order_problem)
 
 
 def _pipeline_order_problem(order: list[str]) -> Problem:

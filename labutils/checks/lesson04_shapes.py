@@ -9,9 +9,22 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import NUMBER, SHAPE, Problem, Verdict, _diagnose, judge
+from labutils.checks.verdict import NUMBER, SHAPE, Exercise, Problem, Verdict, _diagnose, judge
 
 __all__ = ["check_conv_parameters", "check_receptive_field", "check_unet_output_shape"]
+
+_OUTPUT_SHAPE = Exercise(
+    "Exercise 1 (output shape)",
+    "the output keeps the input's height and width and has one channel per class.",
+)
+_CONV_PARAMETERS = Exercise(
+    "Exercise 2 (parameters of a convolution)",
+    "each filter has a k×k kernel for every input channel, plus one bias.",
+)
+_RECEPTIVE_FIELD = Exercise(
+    "Exercise 3 (receptive field)",
+    "start at the output with D' = 1 and apply D = S·(D' − 1) + K, last layer first.",
+)
 
 
 def check_unet_output_shape(
@@ -37,13 +50,8 @@ def check_unet_output_shape(
     ✅ Exercise 1 (output shape): correct.
     Verdict(passed=True)
     """
-    return judge(
-        "Exercise 1 (output shape)",
-        "the output keeps the input's height and width and has one channel per class.",
-        answer,
-        SHAPE,
-        lambda shape: _output_shape_problem(shape, batch_size, image_size, num_classes, depth),
-    )
+    sizes = batch_size, image_size, num_classes, depth
+    return judge(_OUTPUT_SHAPE, answer, SHAPE, lambda shape: _output_shape_problem(shape, *sizes))
 
 
 def _output_shape_problem(shape: tuple, b: int, s: int, c: int, depth: int) -> Problem:
@@ -90,15 +98,8 @@ def check_conv_parameters(
        Hint: each filter has a k×k kernel for every input channel, plus one bias.
     Verdict(passed=False)
     """
-    return judge(
-        "Exercise 2 (parameters of a convolution)",
-        "each filter has a k×k kernel for every input channel, plus one bias.",
-        answer,
-        NUMBER,
-        lambda value: _conv_parameters_problem(
-            value, kernel_size, in_channels, filters, skip_channels
-        ),
-    )
+    layer = kernel_size, in_channels, filters, skip_channels
+    return judge(_CONV_PARAMETERS, answer, NUMBER, lambda n: _conv_parameters_problem(n, *layer))
 
 
 def _conv_parameters_problem(
@@ -146,13 +147,7 @@ def check_receptive_field(answer: Any, layers: Sequence[tuple[int, float]]) -> V
        Hint: start at the output with D' = 1 and apply D = S·(D' − 1) + K, last layer first.
     Verdict(passed=False)
     """
-    return judge(
-        "Exercise 3 (receptive field)",
-        "start at the output with D' = 1 and apply D = S·(D' − 1) + K, last layer first.",
-        answer,
-        NUMBER,
-        lambda value: _receptive_field_problem(value, layers),
-    )
+    return judge(_RECEPTIVE_FIELD, answer, NUMBER, lambda n: _receptive_field_problem(n, layers))
 
 
 def _receptive_field_problem(value: float, layers: Sequence[tuple[int, float]]) -> Problem:

@@ -12,10 +12,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from labutils.checks.lesson04_layers import _INPUT_HINT, _first_difference, _layer_rows
-from labutils.checks.verdict import FUNCTION, Problem, Verdict, _call_student, judge
+from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, _call_student, judge
 from labutils.vocabulary import NUM_CLASSES
 
 __all__ = ["check_conv_block", "check_down_block", "check_unet", "check_up_block"]
+
+_CONV = Exercise(
+    "Exercise 4 (convolution block)",
+    "two Conv2D(filters, 3, padding='same'), each followed by a ReLU.",
+)
+_DOWN = Exercise(
+    "Exercise 5 (down block)",
+    "conv_block, then MaxPooling2D(2); return both maps: (skip, pooled).",
+)
+_UP = Exercise(
+    "Exercise 6 (up block with its skip connection)",
+    "UpSampling2D(2), then Concatenate()([up_sampled, skip]), then conv_block.",
+)
+_UNET = Exercise(
+    "Exercise 7 (the whole U-Net)",
+    "down blocks, a bottleneck conv_block, up blocks with their skips, a 1×1 softmax head.",
+)
 
 
 class _Mistake(Exception):
@@ -64,14 +81,13 @@ class _Block:
     """One block exercise: how to call the student's function, and what to compare it with."""
 
     name: str  #: the student's function, e.g. "down_block"
-    exercise: str
-    hint: str
+    exercise: Exercise  #: its name and hint, e.g. _CONV
     inputs: tuple[tuple[int, int, int], ...]  #: shapes of the maps passed before filters=6
     model: Callable[[Any, Any, str], Any] = _one_map  #: (inputs, result, name) -> keras.Model
 
     def check(self, answer: Any) -> Verdict:
         """Print and return the verdict on the student's function ``answer``."""
-        return judge(self.exercise, self.hint, answer, FUNCTION, self._problem)
+        return judge(self.exercise, answer, FUNCTION, self._problem)
 
     def _problem(self, fn: Callable[..., Any]) -> Problem:
         """Build the student's block for both batch_norm values; compare it with build_unet's."""
@@ -115,25 +131,9 @@ def _reference_rows(batch_norm: bool, block: str) -> list[dict[str, Any]]:
     return rows[spans[block]]
 
 
-_CONV_BLOCK = _Block(
-    "conv_block",
-    "Exercise 4 (convolution block)",
-    "two Conv2D(filters, 3, padding='same'), each followed by a ReLU.",
-    inputs=((8, 8, 3),),
-)
-_DOWN_BLOCK = _Block(
-    "down_block",
-    "Exercise 5 (down block)",
-    "conv_block, then MaxPooling2D(2); return both maps: (skip, pooled).",
-    inputs=((8, 8, 3),),
-    model=_skip_and_pooled,
-)
-_UP_BLOCK = _Block(
-    "up_block",
-    "Exercise 6 (up block with its skip connection)",
-    "UpSampling2D(2), then Concatenate()([up_sampled, skip]), then conv_block.",
-    inputs=((4, 4, 12), (8, 8, 6)),
-)
+_CONV_BLOCK = _Block("conv_block", _CONV, inputs=((8, 8, 3),))
+_DOWN_BLOCK = _Block("down_block", _DOWN, inputs=((8, 8, 3),), model=_skip_and_pooled)
+_UP_BLOCK = _Block("up_block", _UP, inputs=((4, 4, 12), (8, 8, 6)))
 
 
 def check_conv_block(conv_block: Callable[..., Any] | None) -> Verdict:
@@ -197,7 +197,6 @@ _UNET_CASES = (
 _UNET_DEFAULTS = dict(
     image_size=64, num_classes=NUM_CLASSES, base_filters=64, depth=3, batch_norm=False
 )
-_UNET_HINT = "down blocks, a bottleneck conv_block, up blocks with their skips, a 1×1 softmax head."
 
 
 def check_unet(unet: Callable[..., Any] | None) -> Verdict:
@@ -216,7 +215,7 @@ def check_unet(unet: Callable[..., Any] | None) -> Verdict:
         Whether every layer agrees; prints the first differing layer of the first
         configuration that differs, both parameter counts, and a hint.
     """
-    return judge("Exercise 7 (the whole U-Net)", _UNET_HINT, unet, FUNCTION, _unet_problem)
+    return judge(_UNET, unet, FUNCTION, _unet_problem)
 
 
 def _unet_problem(unet: Callable[..., Any]) -> Problem:
@@ -232,7 +231,7 @@ def _unet_problem(unet: Callable[..., Any]) -> Problem:
         except ValueError as error:
             detail = getattr(error, "detail", "")  # a Conv2D refusing (None, S, S, 1, 3)?
             five_d = "ndim=5" in detail or re.search(r"\(None(, \d+){4}\)", detail) is not None
-            return f"with {description}: {error}", _INPUT_HINT if five_d else _UNET_HINT
+            return f"with {description}: {error}", _INPUT_HINT if five_d else _UNET.hint
         reference = build_unet(**{**_UNET_DEFAULTS, **kwargs}, head_kernel=1)
         found = _first_difference(_layer_rows(model), _layer_rows(reference), "your unet")
         if found is not None:

@@ -6,9 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import Kind, Problem, Verdict, _as_number, judge
+from labutils.checks.verdict import Exercise, Kind, Problem, Verdict, _as_number, judge
 
 __all__ = ["check_best_epoch"]
+
+_BEST_EPOCH = Exercise(
+    "Exercise 1 (the epoch validation chose)",
+    "Early stopping watched history['val_miou'] and kept its maximum; epochs count from 1.",
+)
 
 
 def _as_epoch(answer: Any) -> int | None:
@@ -39,13 +44,8 @@ def check_best_epoch(answer: Any, history: Any) -> Verdict:
        Hint: Early stopping watched history['val_miou'] and kept its maximum; epochs count from 1.
     Verdict(passed=False)
     """
-    return judge(
-        "Exercise 1 (the epoch validation chose)",
-        "Early stopping watched history['val_miou'] and kept its maximum; epochs count from 1.",
-        answer,
-        _EPOCH,
-        lambda epoch: _best_epoch_problem(epoch, getattr(history, "history", history)),
-    )
+    logs = getattr(history, "history", history)
+    return judge(_BEST_EPOCH, answer, _EPOCH, lambda epoch: _best_epoch_problem(epoch, logs))
 
 
 def _best_epoch_problem(epoch: int, logs: dict[str, list[float]]) -> Problem:

@@ -8,9 +8,18 @@ from typing import Any
 import numpy as np
 
 from labutils import metrics
-from labutils.checks.verdict import Problem, Verdict, _diagnose, judge, numbers
+from labutils.checks.verdict import Exercise, Problem, Verdict, _diagnose, judge, numbers
 
 __all__ = ["check_precision", "check_worst_images"]
+
+_PRECISION = Exercise(
+    "Exercise 1 (precision per class)",
+    "precision of class c = cm[c, c] / (pixels predicted as c); predictions are columns.",
+)
+_WORST_IMAGES = Exercise(
+    "Exercise 2 (the worst images)",
+    "np.argsort(values) returns the indices that sort the values from the lowest up.",
+)
 
 
 def check_precision(answer: Any, cm: Any) -> Verdict:
@@ -30,17 +39,13 @@ def check_precision(answer: Any, cm: Any) -> Verdict:
     ✅ Exercise 1 (precision per class): correct.
     Verdict(passed=True)
     """
-    return judge(
-        "Exercise 1 (precision per class)",
-        "precision of class c = cm[c, c] / (pixels predicted as c); predictions are columns.",
-        answer,
-        numbers(f"{len(cm)} numbers"),
-        lambda value: _precision_problem(value, np.asarray(cm, dtype=np.float64)),
-    )
+    kind = numbers(f"{len(cm)} numbers")
+    return judge(_PRECISION, answer, kind, lambda value: _precision_problem(value, cm))
 
 
-def _precision_problem(value: np.ndarray, counts: np.ndarray) -> Problem:
-    """What is wrong with ``value`` as the per-class precision of ``counts``, or None."""
+def _precision_problem(value: np.ndarray, cm: Any) -> Problem:
+    """What is wrong with ``value`` as the per-class precision of the matrix ``cm``, or None."""
+    counts = np.asarray(cm, dtype=np.float64)
     tp = np.diag(counts)
     with np.errstate(divide="ignore", invalid="ignore"):  # a class may never be predicted
         right = tp / counts.sum(axis=0)
@@ -81,19 +86,12 @@ def check_worst_images(answer: Any, ious: Any, k: int = 5) -> Verdict:
     ✅ Exercise 2 (the worst images): correct.
     Verdict(passed=True)
     """
-    return judge(
-        "Exercise 2 (the worst images)",
-        "np.argsort(values) returns the indices that sort the values from the lowest up.",
-        answer,
-        None,
-        lambda value: _worst_images_problem(
-            np.asarray(value), np.asarray(ious, dtype=np.float64), k
-        ),
-    )
+    return judge(_WORST_IMAGES, answer, None, lambda x: _worst_images_problem(x, ious, k))
 
 
-def _worst_images_problem(value: np.ndarray, scores: np.ndarray, k: int) -> Problem:
+def _worst_images_problem(answer: Any, ious: Any, k: int) -> Problem:
     """Say what is wrong with a worst-k answer, or return None when it is right."""
+    value, scores = np.asarray(answer), np.asarray(ious, dtype=np.float64)
     lowest = np.sort(scores)[:k]
     if value.shape != (k,):
         return f"expected {k} image indices, got shape {value.shape}."

@@ -11,6 +11,7 @@ import numpy as np
 from labutils import bbox
 from labutils.checks.verdict import (
     FUNCTION,
+    Exercise,
     Problem,
     Verdict,
     _as_number,
@@ -21,6 +22,21 @@ from labutils.checks.verdict import (
 )
 
 __all__ = ["check_giou", "check_head_boxes", "check_precision_recall"]
+
+_HEAD_BOXES = Exercise(
+    "Exercise 1 (head boxes)",
+    "head_bbox is [y_min, x_min, y_max, x_max]; an image without a head box has zeros.",
+)
+_GIOU = Exercise(
+    "Exercise 2 (GIoU)",
+    "GIoU = IoU − (area of C − area of the union) / area of C; C encloses both boxes.",
+)
+_PRECISION_RECALL = Exercise(
+    "Exercise 3 (precision and recall)",
+    "precision divides the hits by the detections kept; recall divides them by the pets.",
+)
+_BOXES = numbers("(x_min, y_min, x_max, y_max) boxes")
+_PAIR = numbers("two numbers, (precision, recall)", count=2)
 
 
 def check_head_boxes(answer: Any, head_bbox: Any) -> Verdict:
@@ -40,13 +56,7 @@ def check_head_boxes(answer: Any, head_bbox: Any) -> Verdict:
     ✅ Exercise 1 (head boxes): correct.
     Verdict(passed=True)
     """
-    return judge(
-        "Exercise 1 (head boxes)",
-        "head_bbox is [y_min, x_min, y_max, x_max]; an image without a head box has zeros.",
-        answer,
-        numbers("(x_min, y_min, x_max, y_max) boxes"),
-        lambda boxes: _head_boxes_problem(boxes, head_bbox),
-    )
+    return judge(_HEAD_BOXES, answer, _BOXES, lambda boxes: _head_boxes_problem(boxes, head_bbox))
 
 
 def _head_boxes_problem(boxes: np.ndarray, head_bbox: Any) -> Problem:
@@ -99,13 +109,7 @@ def check_giou(giou_fn: Callable[[Any, Any], float] | None) -> Verdict:
        Hint: GIoU = IoU − (area of C − area of the union) / area of C; C encloses both boxes.
     Verdict(passed=False)
     """
-    return judge(
-        "Exercise 2 (GIoU)",
-        "GIoU = IoU − (area of C − area of the union) / area of C; C encloses both boxes.",
-        giou_fn,
-        FUNCTION,
-        _giou_problem,
-    )
+    return judge(_GIOU, giou_fn, FUNCTION, _giou_problem)
 
 
 def _giou_problem(giou_fn: Callable[[Any, Any], float]) -> Problem:
@@ -168,12 +172,9 @@ def check_precision_recall(
     ✅ Exercise 3 (precision and recall): correct.
     Verdict(passed=True)
     """
+    detections = ious, scores, iou_threshold, min_score
     return judge(
-        "Exercise 3 (precision and recall)",
-        "precision divides the hits by the detections kept; recall divides them by the pets.",
-        answer,
-        numbers("two numbers, (precision, recall)", count=2),
-        lambda value: _precision_recall_problem(value, ious, scores, iou_threshold, min_score),
+        _PRECISION_RECALL, answer, _PAIR, lambda x: _precision_recall_problem(x, *detections)
     )
 
 

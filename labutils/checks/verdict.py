@@ -1,11 +1,12 @@
 """What every checker shares: the verdict, the one path from an answer to it, small helpers.
 
-A checker calls :func:`judge` with its exercise's name and hint, the student's answer, the
-:class:`Kind` of answer it wants and a function saying what is wrong. ``judge`` answers the
-stub's ``None`` with "not answered yet" and an answer of the wrong kind with "expected …, got
-…", so no checker repeats that preamble.
+A lesson's module declares each of its exercises once, as an :class:`Exercise` (its name and
+hint); a checker calls :func:`judge` with it, the student's answer, the :class:`Kind` of answer
+it wants and a function saying what is wrong. ``judge`` answers the stub's ``None`` with "not
+answered yet" and an answer of the wrong kind with "expected …, got …", so no checker repeats
+that preamble.
 
->>> judge("Exercise 1 (a count)", "count the pet pixels", "two", NUMBER, lambda n: None)
+>>> judge(Exercise("Exercise 1 (a count)", "count the pet pixels"), "two", NUMBER, lambda n: None)
 ❌ Exercise 1 (a count): expected one number, got 'two'.
    Hint: count the pet pixels
 Verdict(passed=False)
@@ -21,6 +22,7 @@ import numpy as np
 
 __all__ = [
     "FUNCTION",
+    "Exercise",
     "NUMBER",
     "SHAPE",
     "Kind",
@@ -99,6 +101,20 @@ def not_answered(exercise: str, hint: str) -> Verdict:
     return Verdict(False)
 
 
+class Exercise(NamedTuple):
+    """An exercise as its checker reports it: the name printed before the verdict, and the hint.
+
+    Used by every checker of lessons 01 to 07: each lesson's module declares its exercises once
+    and passes them to :func:`judge`.
+
+    >>> Exercise("Exercise 2 (box IoU)", "clamp the overlap at 0").name
+    'Exercise 2 (box IoU)'
+    """
+
+    name: str  #: e.g. ``"Exercise 2 (box IoU)"``
+    hint: str  #: one sentence that helps without giving the answer away
+
+
 class Kind(NamedTuple):
     """A kind of answer: how messages name it, and how to read an answer as one.
 
@@ -113,19 +129,15 @@ class Kind(NamedTuple):
 
 
 def judge(
-    exercise: str,
-    hint: str,
-    answer: Any,
-    kind: Kind | None,
-    problem: Callable[[Any], Problem],
+    exercise: Exercise, answer: Any, kind: Kind | None, problem: Callable[[Any], Problem]
 ) -> Verdict:
     """Print and return the verdict on one answer: the path every checker takes.
 
     Used by every checker of lessons 01 to 07; a new checker calls it too.
 
     Args:
-        exercise: the exercise's name, e.g. ``"Exercise 2 (box IoU)"``.
-        hint: the exercise's hint, printed with any problem.
+        exercise: the exercise, declared once in its lesson's module: its name, e.g.
+            ``"Exercise 2 (box IoU)"``, and its hint, printed with any problem.
         answer: the student's answer; ``None`` is "not answered yet".
         kind: the kind of answer expected (``None``: any); an answer it cannot read gets
             "expected <kind.what>, got <the answer>".
@@ -134,13 +146,14 @@ def judge(
     Returns:
         The verdict, true when ``problem`` found nothing wrong.
     """
+    name, hint = exercise
     if answer is None:
-        return not_answered(exercise, hint)
+        return not_answered(name, hint)
     value = answer if kind is None else kind.read(answer)
     if value is None:
-        return report(exercise, f"expected {kind.what}, got {_shown(answer)}.", hint)
+        return report(name, f"expected {kind.what}, got {_shown(answer)}.", hint)
     found = problem(value)
-    return report(exercise, *found) if isinstance(found, tuple) else report(exercise, found, hint)
+    return report(name, *found) if isinstance(found, tuple) else report(name, found, hint)
 
 
 def _shown(answer: Any) -> str:
