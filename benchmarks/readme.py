@@ -192,6 +192,26 @@ def _full_dataset(results: dict) -> str:
     )
 
 
+def _meaning(results: dict) -> str:
+    """What the figures mean for a student, in words, from the same results."""
+    configs, q = results["time_to_quality"]["configs"], results["time_to_quality"]
+    ours = configs["recommended"]["test_miou"]
+    theirs = [f"{configs[n]['test_miou']:.3f} ({_header(results, n).split(' (')[0]})"
+              for n in _originals(results)]  # fmt: skip
+    higher = all(ours > configs[n]["test_miou"] for n in _originals(results))
+    peak, goal = results["memory"]["peak_rss_mib"]["recommended"], results["goals"]["memory_mib"]
+    ratio = min(results["pipeline"]["ratio"].values())
+    return (
+        f"What it means for a student: in the same {q['budget_minutes']:g} minutes of training, "
+        f"the lab's configuration scored a test mean IoU of {ours:.3f} with the epoch its "
+        f"validation photos chose, {'above' if higher else 'not above'} the original recipe's "
+        f"{' and '.join(theirs)}; the input pipeline was at least {_times(ratio)} as fast as "
+        f"training{', so the model never waited for data' if ratio >= 1 else ''}; training "
+        f"peaked at {peak:,.0f} MiB, "
+        f"{'within' if peak <= goal else 'over'} the {goal / 1024:g} GiB goal."
+    )
+
+
 def performance_block(results: dict[str, Any]) -> str:
     """The README block, markers included: the run's context, the table, the full dataset.
 
@@ -208,7 +228,8 @@ def performance_block(results: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(row) + " |" for row in [header, *rows]]
     lines.insert(1, "|" + "---|" * len(header))
     table = "\n".join(line.replace("|  |", "| |").replace("|  |", "| |") for line in lines)
-    prose = [_wrap(_context(results, names)), table, _wrap(_full_dataset(results))]
+    prose = [_wrap(_context(results, names)), table, _wrap(_full_dataset(results)),
+             _wrap(_meaning(results))]  # fmt: skip
     return "\n\n".join([BEGIN, *prose, END])
 
 
