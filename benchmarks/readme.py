@@ -162,6 +162,8 @@ def _context(results: dict, names: list[str]) -> str:
         f"{peaks[0]:.0f} to {peaks[-1]:.0f} GFLOP/s in the {len(peaks)} processes)."
     )
     when = f" on {results['date']}" if "date" in results else ""
+    if "wall_minutes" in results:
+        when += f" ({results['wall_minutes']:.0f} minutes from start to end)"
     first, *narrow = _originals(results)
     ratio = q["configs"][narrow[0]]["epochs"] / q["configs"][first]["epochs"] if narrow else 0
     stronger = narrow and q["configs"][narrow[0]]["best_miou"] > q["configs"][first]["best_miou"]
