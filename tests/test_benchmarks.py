@@ -242,6 +242,7 @@ def test_readme_block_follows_the_results_and_write_replaces_only_it(tmp_path):
 
     results = json.loads(readme.RESULTS.read_text(encoding="utf-8"))
     results["time_to_quality"]["originals"]["original x1"]["miou_gap"] = 0.05
+    results["time_to_quality"]["originals"]["original x0.25"]["miou_gap"] = 0.11
     results["machine"]["load_average_1min"] = 0.2
     results["date"] = "2027-01-31"
     block = readme.performance_block(results)
