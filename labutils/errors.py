@@ -161,7 +161,7 @@ def plot_prediction_errors(
     >>> plt.close(fig)
     """
     codes = error_map(mask, pred_mask, target_class)
-    ious = metrics.iou_per_class(as_label_mask(mask), as_label_mask(pred_mask), NUM_CLASSES)
+    ious = metrics.iou_per_class(mask, pred_mask, NUM_CLASSES)  # error_map checked both
     fig, axes = plt.subplots(1, 4, figsize=(13, 4.3))
     name = CLASS_NAMES[target_class]
     panels = {

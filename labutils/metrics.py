@@ -113,7 +113,8 @@ def confusion_matrix(
     _check_classes(num_classes, ignore_class)
     truth, pred = _labels(y_true, y_pred, num_classes)
     if ignore_class is not None:
-        truth, pred = truth[truth != ignore_class], pred[truth != ignore_class]
+        kept = truth != ignore_class
+        truth, pred = truth[kept], pred[kept]
     return _confusion_matrices(truth.reshape(1, -1), pred.reshape(1, -1), num_classes)[0]
 
 

@@ -33,7 +33,9 @@ def _cut_out_pet(index: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     x0, y0, x1, y1 = mask_to_box(pet).astype(int)
     width = max(1, round((x1 - x0) * height / (y1 - y0)))
     image = cv2.resize(scene["image"][y0:y1, x0:x1], (width, height), interpolation=cv2.INTER_AREA)
-    mask = cv2.resize(pet[y0:y1, x0:x1].astype(np.uint8), (width, height), cv2.INTER_NEAREST)
+    mask = cv2.resize(
+        pet[y0:y1, x0:x1].astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST
+    )
     return image, _largest_component(mask.astype(bool))
 
 

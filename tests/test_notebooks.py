@@ -102,7 +102,7 @@ def test_no_lesson_validates_on_the_test_split(notebook):
         for name, value in validation_splits(cell).items():
             assert "test" not in value.lower(), (
                 f"{name} = {value}: validation chooses the model, so it must come from the "
-                "training photos (data.VAL_SPLIT), never from the test split"
+                "training photos (splits.VAL_SPLIT), never from the test split"
             )
 
 

@@ -152,9 +152,8 @@ def check_receptive_field(answer: Any, layers: Sequence[tuple[int, float]]) -> V
 
 def _receptive_field_problem(value: float, layers: Sequence[tuple[int, float]]) -> Problem:
     """What is wrong with ``value`` as the receptive field of ``layers``, or None."""
-    forward, minus_one_dropped = 1, 1
-    for kernel, stride in layers:
-        forward = math.ceil(stride * (forward - 1) + kernel)
+    forward = _receptive_field(list(layers)[::-1])  # the recurrence run input to output
+    minus_one_dropped = 1
     for kernel, stride in reversed(layers):
         minus_one_dropped = math.ceil(stride * minus_one_dropped + kernel)
     mistakes = [
