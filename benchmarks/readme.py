@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import verdict
+from benchmarks.report import minutes, verdict
 
 __all__ = ["BEGIN", "END", "RESULTS", "performance_block", "with_block"]
 
@@ -39,10 +39,6 @@ def _percent(x: float) -> str:
 def _times(x: float) -> str:
     """A ratio as ``97×`` or ``6.1×``."""
     return f"{x:.0f}×" if x >= 10 else f"{x:.1f}×"
-
-
-def _minutes(seconds: float | None) -> str:
-    return "never" if seconds is None else f"{seconds / 60:.2f}"
 
 
 def _originals(results: dict) -> list[str]:
@@ -88,9 +84,9 @@ def _quality_rows(results: dict, names: list[str]) -> list[list[str]]:
     best[-1], test[-1] = f"**{best[-1].replace(' ', '** ', 1)}", f"**{test[-1]}**"
     gaps = [(verdict(o["miou_gap"], goals["miou_gap"], at_most=False), f"{o['miou_gap']:+.2f}",
              _against(results, n)) for n, o in originals.items()]  # fmt: skip
-    reach = [f"{_minutes(o['seconds_to_target'])} (to {o['target_miou']:.3f})"
+    reach = [f"{minutes(o['seconds_to_target'])} (to {o['target_miou']:.3f})"
              for o in originals.values()]  # fmt: skip
-    ours = ", ".join(f"{_minutes(o['recommended_seconds_to_target'])} (to {o['target_miou']:.3f})"
+    ours = ", ".join(f"{minutes(o['recommended_seconds_to_target'])} (to {o['target_miou']:.3f})"
                      for o in originals.values())  # fmt: skip
     ratios = [(verdict(o["time_ratio"], goals["time_ratio"], at_most=True),
                "not reached" if o["time_ratio"] is None else f"{o['time_ratio']:.2f}×",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["format_report", "verdict"]
+__all__ = ["format_report", "minutes", "verdict"]
 
 _ROUTES = {
     "files": "files (make_dataset, cache=False)",
@@ -83,7 +83,8 @@ def _describe_model(recipe: dict) -> str:
     )
 
 
-def _minutes(seconds: float | None) -> str:
+def minutes(seconds: float | None) -> str:
+    """Seconds as minutes with two decimals, or "never" (also for README's table)."""
     return "never" if seconds is None else f"{seconds / 60:.2f}"
 
 
@@ -94,8 +95,8 @@ def _time_to_quality(results: dict) -> str:
         run = runs[name][0]
         to_best = next(e["seconds"] for e in run["epochs"] if e["miou"] >= row["best_miou"])
         rows.append([name, _describe_model(run["recipe"]), f"{row['epochs']:g}",
-                     _minutes(row["train_seconds"]), f"{row['best_miou']:.3f}",
-                     _minutes(to_best), f"{row['test_miou']:.3f}"])  # fmt: skip
+                     minutes(row["train_seconds"]), f"{row['best_miou']:.3f}",
+                     minutes(to_best), f"{row['test_miou']:.3f}"])  # fmt: skip
     header = ["config", "model", "epochs", "train min", "best val mIoU", "min to best",
               "test mIoU"]  # fmt: skip
     images = runs["recommended"][0]["images"]
@@ -112,11 +113,11 @@ def _time_to_quality(results: dict) -> str:
     for name, o in q["originals"].items():
         ratio = "n/a (not reached)" if o["time_ratio"] is None else f"{o['time_ratio']:.2f}"
         ours = o["recommended_seconds_to_target"]
-        reached = "never reaches it" if ours is None else f"reaches it at {_minutes(ours)} min"
+        reached = "never reaches it" if ours is None else f"reaches it at {minutes(ours)} min"
         time_goal, gap_goal = goals["time_ratio"], goals["miou_gap"]
         lines.append(
             f"Against {name} (its best {o['target_miou']:.3f} at "
-            f"{_minutes(o['seconds_to_target'])} min): recommended {reached}, time ratio "
+            f"{minutes(o['seconds_to_target'])} min): recommended {reached}, time ratio "
             f"{ratio} (goal <= {time_goal}: {verdict(o['time_ratio'], time_goal, True)}); "
             f"mIoU gap {o['miou_gap']:+.3f} (goal >= +{gap_goal}: "
             f"{verdict(o['miou_gap'], gap_goal, False)})"
