@@ -296,7 +296,8 @@ def measure_pipeline(
     def rates(images: int, seconds: list[float]) -> dict[str, Any]:
         return summarize(images / s for s in seconds)
 
-    kwargs = {"image_size": image_size, "batch_size": batch_size, "augment": True}
+    kwargs = {"image_size": image_size, "batch_size": batch_size}
+    kwargs |= {"augment": True, "shuffle": True}  # a training pipeline
     files = pipeline.make_dataset(split, source, cache=False, **kwargs)
     next(iter(files))  # warm-up: traces the maps
     result = {"split": split, "image_size": image_size, "batch_size": batch_size}

@@ -130,7 +130,7 @@ def make_dataset(
     image_size: int = 128,
     batch_size: int = 32,
     augment: bool = False,
-    shuffle: bool | None = None,
+    shuffle: bool = False,
     cache: bool = True,
     mask_size: int | None = None,
 ) -> tf.data.Dataset:
@@ -139,12 +139,14 @@ def make_dataset(
     Taught in lesson 03, §8 "The input pipeline".
 
     Args:
-        split: a :func:`labutils.data.load_pets` split, e.g. ``"train+test[:80%]"``.
+        split: a :func:`labutils.data.load_pets` split, e.g. ``splits.TRAIN_SPLIT``.
         source: anything :func:`labutils.data.load_pets` accepts.
         image_size: side S of the square images.
         batch_size: images per batch B (the last batch may be smaller).
         augment: apply :func:`augment_batch` to every batch.
-        shuffle: reshuffle every epoch; ``None`` means "when the split starts with train".
+        shuffle: reshuffle every epoch. Pass True for the split the model trains on: the
+            role decides, not the name (``splits.VAL_SPLIT`` is ``"train[85%:]"`` and is
+            read in file order).
         cache: keep the resized examples in memory after the first pass.
         mask_size: side M of the masks, for evaluation at another size (``None``: S; only
             without ``augment``).
@@ -159,8 +161,6 @@ def make_dataset(
     """
     if augment and mask_size not in (None, image_size):
         raise ValueError("augment needs masks of the images' size: leave mask_size as None.")
-    if shuffle is None:
-        shuffle = split.startswith("train")
     ds = data.load_pets(split, source)
     if ds.cardinality() == 0:
         raise _no_images(split)

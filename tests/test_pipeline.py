@@ -66,6 +66,20 @@ def test_make_dataset_on_synthetic_data():
         pipeline.validate_batch(images, masks)
 
 
+def test_make_dataset_shuffles_by_role_not_by_split_name():
+    # VAL_SPLIT starts with "train" too: only shuffle=True, the training role, reorders
+    def epochs(ds):
+        return [next(iter(ds))[0].numpy() for _ in range(2)]
+
+    in_order = epochs(pipeline.make_dataset("train[:8]", "synthetic", 16, 8))
+    np.testing.assert_array_equal(in_order[0], in_order[1])
+    shuffled = epochs(pipeline.make_dataset("train[:8]", "synthetic", 16, 8, shuffle=True))
+    assert not np.array_equal(shuffled[0], shuffled[1])  # a new order every epoch
+    assert not np.array_equal(shuffled[0], in_order[0])
+    np.testing.assert_allclose(np.sort(shuffled[0].sum(axis=(1, 2, 3))),
+                               np.sort(in_order[0].sum(axis=(1, 2, 3))), rtol=1e-5)  # fmt: skip
+
+
 def test_make_dataset_with_augmentation_and_eval_mask_size():
     images, masks = next(iter(pipeline.make_dataset("test[:4]", "synthetic", 32, 4, augment=True)))
     check_batch(images, masks, 4, 32)
