@@ -33,8 +33,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
     Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)".
 
-    Same weights, arguments and maths as its parent; only the arithmetic is done in one
-    pass. Keras 3 normalises with separate element-wise operations in float32, which on a
+    Same weights, arguments and normalisation as its parent; only the arithmetic is done in
+    one pass. Keras 3 normalises with separate element-wise operations in float32, which on a
     CPU computing in bfloat16 is slow next to the convolutions; the fused kernel does it in
     one pass. One difference: the moving variance is updated with the unbiased batch variance
     (a factor n / (n − 1), negligible for the many pixels of a batch). Inputs other than
@@ -83,7 +83,8 @@ def _check_unet_arguments(
     """Raise a ValueError that names the fix for arguments :func:`build_unet` cannot build."""
     if depth < 1 or base_filters < 1 or num_classes < 2 or not 0.0 <= dropout < 1.0:
         raise ValueError(
-            f"build_unet needs depth >= 1, base_filters >= 1, num_classes >= 2 and "
+            f"build_unet needs depth >= 1, base_filters >= 1, num_classes >= 2 (a softmax "
+            f"over 1 class outputs 1.0 everywhere: use 2 for object vs background) and "
             f"0 <= dropout < 1; got depth={depth}, base_filters={base_filters}, "
             f"num_classes={num_classes}, dropout={dropout}."
         )
@@ -116,15 +117,19 @@ def build_unet(
     ``head_kernel=1``, the U-Net paper's head) builds the same layers, output shapes and
     parameters as this function; tests/test_building_unet.py checks it. This function adds
     the ``dropout``, ``head_kernel`` and ``dtype`` options and a fused batch normalisation
-    (:class:`FusedBatchNormalization`, the same weights and maths as Keras's).
+    (:class:`FusedBatchNormalization`: Keras's weights and normalisation; its moving
+    variance takes the unbiased batch variance).
 
     With the defaults this is exactly the original lab's ``unet()`` (filters 64-128-256 down,
-    512 in the bottleneck, UpSampling2D + Concatenate up, 3×3 softmax head), but with the
-    input shape ``(image_size, image_size, 3)`` that the original meant.
+    512 in the bottleneck, UpSampling2D + Concatenate up, 3×3 softmax head: a design choice,
+    the keras.io example's too, where the U-Net paper has 1×1), but with the input shape
+    ``(image_size, image_size, 3)`` that the original meant and ``num_classes=3``: the
+    original's default of 1 class made its softmax output a constant 1.0 (lesson 04, §7).
 
     Args:
         image_size: height and width of the input; must be divisible by ``2**depth``.
-        num_classes: channels of the output, one probability per class.
+        num_classes: channels of the output, one probability per class; at least 2, since
+            a softmax over one channel is 1.0 everywhere.
         base_filters: filters of the first block; they double at every level down.
         depth: number of 2× down-samplings (the bottleneck has ``base_filters * 2**depth``).
         batch_norm: put batch normalisation between each convolution and its ReLU (with
@@ -200,4 +205,4 @@ def recommended_config() -> dict[str, Any]:
     0
     """
     return {"image_size": 128, "base_filters": 16, "depth": 4, "batch_norm": True, "dropout": 0.0,
-            "head_kernel": 1}  # fmt: skip  # the U-Net paper's 1×1 head (lesson 04 fixes the 3×3)
+            "head_kernel": 1}  # fmt: skip  # the U-Net paper's 1×1 head (the original lab's: 3×3)
