@@ -9,7 +9,11 @@ share, in :mod:`labutils.checks.verdict`. Notebooks call them through this packa
 """
 
 from labutils.checks.lesson01 import check_mask_box, check_mask_disagreement, check_masked_mean
-from labutils.checks.lesson02 import check_box_iou, check_per_class_iou
+from labutils.checks.lesson02 import (
+    check_dataset_iou,
+    check_mean_iou_from_probs,
+    check_per_class_iou,
+)
 from labutils.checks.lesson03 import (
     check_background_accuracy,
     check_pipeline_order,
@@ -35,15 +39,16 @@ __all__ = [
     "Verdict",
     "check_background_accuracy",
     "check_best_epoch",
-    "check_box_iou",
     "check_conv_block",
     "check_conv_parameters",
+    "check_dataset_iou",
     "check_down_block",
     "check_giou",
     "check_head_boxes",
     "check_mask_box",
     "check_mask_disagreement",
     "check_masked_mean",
+    "check_mean_iou_from_probs",
     "check_per_class_iou",
     "check_pipeline_order",
     "check_precision",

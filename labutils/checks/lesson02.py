@@ -1,37 +1,41 @@
-"""Checkers of lesson 02, "IoU, Dice and accuracy": per-class IoU, and the IoU of two boxes."""
+"""Checkers of lesson 02, "IoU, Dice and accuracy": per-class IoU from a confusion matrix, the
+IoU of a whole dataset, and the mean IoU of a model's probabilities."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from labutils import bbox, metrics
+from labutils import metrics
 from labutils.checks.verdict import (
     FUNCTION,
     Exercise,
     Problem,
     Verdict,
     _describe_error,
+    _diagnose,
     judge,
     numbers,
 )
 from labutils.vocabulary import NUM_CLASSES
 
-__all__ = ["check_box_iou", "check_per_class_iou"]
+__all__ = ["check_dataset_iou", "check_mean_iou_from_probs", "check_per_class_iou"]
 
 _PER_CLASS_IOU = Exercise(
     "Exercise 1 (per-class IoU)",
     "cm[c, c] is class c's intersection; row c holds its true pixels, column c its "
     "predicted ones, and the union counts the intersection only once.",
 )
-_BOX_IOU = Exercise(
-    "Exercise 2 (box IoU)",
-    "the intersection spans from the larger of the two minima to the smaller of the two "
-    "maxima on each axis; a negative width or height means no overlap, so clamp it at 0; "
-    "two zero-area boxes have a union of 0 and IoU 0.",
+_DATASET_IOU = Exercise(
+    "Exercise 2 (the IoU of a dataset)",
+    "add the two images' confusion matrices, then compute the IoUs once from the sum.",
+)
+_MEAN_IOU_FROM_PROBS = Exercise(
+    "Exercise 3 (mean IoU from probabilities)",
+    "argmax over the last axis first; then, per class, intersection / union; average over the "
+    "classes whose union is not empty.",
 )
 
 
@@ -106,98 +110,103 @@ def _per_class_iou_mistakes(cm: np.ndarray, expected: np.ndarray) -> dict[str, n
     }
 
 
-#: Lesson 02's exercise 2 cases: (what they are, box_a, box_b) as (x_min, y_min, x_max, y_max).
-_BOX_CASES = (
-    ("overlapping boxes", (0, 0, 10, 10), (5, 5, 15, 15)),
-    ("a box inside another", (0, 0, 10, 10), (2, 2, 6, 6)),
-    ("identical boxes", (3, 1, 9, 4), (3, 1, 9, 4)),
-    ("boxes side by side with a gap", (0, 0, 4, 10), (6, 0, 10, 10)),
-    ("boxes far apart diagonally", (0, 0, 2, 2), (5, 5, 8, 8)),
-    ("boxes touching along an edge", (0, 0, 10, 10), (10, 0, 20, 10)),
-    ("a zero-width box (a line) across another", (4, 0, 4, 10), (0, 0, 10, 10)),
-    ("a zero-area box (a point) inside another", (0, 0, 10, 10), (5, 5, 5, 5)),
-    ("two identical zero-area boxes (their union is 0)", (2, 3, 2, 8), (2, 3, 2, 8)),
+def check_dataset_iou(answer: Any, y_trues: list, y_preds: list) -> Verdict:
+    """Check the per-class IoU of a set of images, computed from their summed confusion matrix.
+
+    Exercise of lesson 02, §4 "Many classes: per-class IoU and mean IoU".
+
+    Args:
+        answer: one IoU per class, in class order (``None``: not answered).
+        y_trues: the images' true label masks, values 0..2.
+        y_preds: their predicted label masks, same shapes.
+
+    Returns:
+        True when ``answer`` is the IoU of the summed confusion matrix (relative tolerance
+        1e-4); the average of per-image IoUs is named as the usual mistake.
+
+    >>> check_dataset_iou([1.0, 2 / 3, 0.0], [[[0, 1]], [[1, 1]]], [[[0, 1]], [[1, 2]]])
+    ✅ Exercise 2 (the IoU of a dataset): correct.
+    Verdict(passed=True)
+    """
+    pairs = zip(y_trues, y_preds, strict=True)
+    cms = [metrics.confusion_matrix(t, p, NUM_CLASSES) for t, p in pairs]
+    right = metrics.iou_from_confusion(sum(cms))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a class may be absent from an image
+        per_image = np.array([metrics.iou_from_confusion(cm) for cm in cms])
+        mistakes = [
+            (np.nanmean(per_image, axis=0), "that is the average of the per-image IoUs: every "
+             "image then weighs the same, however few pixels of a class it holds."),
+            (per_image[0], "that is the IoU of the first image only; add the other's pixels."),
+            (metrics.dice_from_confusion(sum(cms)), "those are Dice values; IoU divides by "
+             "the union."),
+        ]  # fmt: skip
+    otherwise = "not the IoU of each class over both images' pixels."
+    kind = numbers(f"{NUM_CLASSES} numbers (one per class)", count=NUM_CLASSES)
+    return judge(
+        _DATASET_IOU, answer, kind, lambda x: _diagnose(x, right, mistakes, otherwise, _close)
+    )
+
+
+def _close(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether two arrays have one shape and agree to a relative tolerance of 1e-4."""
+    return x.shape == np.shape(y) and bool(np.allclose(x, y, rtol=1e-4, equal_nan=True))
+
+
+#: Exercise 3's cases: (what they are, true labels, logits). A class absent from both masks
+#: (class 2 in the second case) has no IoU and must be left out of the mean.
+_PROBS_CASES = (
+    ("a perfect prediction", np.array([[0, 1, 2, 1]]), np.eye(3)[[[0, 1, 2, 1]]] * 5),
+    ("no border in truth or prediction", np.array([[0, 0, 1, 1]]), np.eye(3)[[[0, 1, 1, 1]]] * 5),
+    ("a batch of two images", np.array([[[0, 1]], [[2, 2]]]), np.eye(3)[[[[0, 0]], [[2, 1]]]] * 5),
 )
 
 
-def check_box_iou(box_iou_fn: Callable[[Any, Any], float] | None) -> Verdict:
-    """Check a function returning the IoU of two xyxy boxes.
+def check_mean_iou_from_probs(mean_iou_fn: Callable[..., Any] | None) -> Verdict:
+    """Check a function ``f(y_true, probs)`` that scores probabilities with the mean IoU.
 
-    Exercise of lesson 02, §9 "Box IoU for object detection".
+    Exercise of lesson 02, §5 "From probabilities to labels, and an IoU that isn't one".
 
     Args:
-        box_iou_fn: the student's function ``f(box_a, box_b) -> float`` taking two
-            ``(x_min, y_min, x_max, y_max)`` tuples (``None``: not answered).
+        mean_iou_fn: the student's function of true labels ``(..., H, W)`` int and
+            probabilities ``(..., H, W, 3)`` returning one number (``None``: not answered).
 
     Returns:
-        True when it matches ``bbox.box_iou`` on overlapping, nested, identical, disjoint
-        and touching boxes, and on zero-area boxes (IoU 0, also when the union is 0). A function
-        that raises gets a message naming the boxes and the error, not a traceback.
+        True when it matches ``metrics.mean_iou`` on a perfect prediction, a prediction with a
+        class absent from both masks, and a batch. Errors raised are reported, not re-raised.
 
-    >>> check_box_iou(bbox.box_iou)
-    ✅ Exercise 2 (box IoU): correct.
+    >>> check_mean_iou_from_probs(lambda y, p: metrics.mean_iou(y, p, num_classes=3))
+    ✅ Exercise 3 (mean IoU from probabilities): correct.
     Verdict(passed=True)
     """
-    return judge(_BOX_IOU, box_iou_fn, FUNCTION, _box_iou_problem)
+    return judge(_MEAN_IOU_FROM_PROBS, mean_iou_fn, FUNCTION, _mean_iou_problem)
 
 
-def _box_iou_problem(box_iou_fn: Callable[[Any, Any], float]) -> Problem:
-    """Run the student's box IoU on every case; say what is wrong, or return None."""
-    for description, box_a, box_b in _BOX_CASES:
+def _mean_iou_problem(mean_iou_fn: Callable[..., Any]) -> Problem:
+    """Run the student's function on every case; say what is wrong, or return None."""
+    for description, y_true, logits in _PROBS_CASES:
+        probs = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)  # softmax
         try:
-            got = box_iou_fn(box_a, box_b)
+            got = np.asarray(mean_iou_fn(y_true, probs), dtype=np.float64)
         except Exception as error:  # the student's code: report it, don't crash the checker
-            return (
-                f"for {description} {box_a} and {box_b} it raised "
-                f"{_describe_error(error)}.{_box_iou_raise_diagnosis(error, box_a, box_b)}"
-            )
-        if np.size(got) != 1 or not np.issubdtype(np.asarray(got).dtype, np.number):
-            return f"for {box_a} and {box_b} it returned {got!r:.60}: expected one number."
-        expected = bbox.box_iou(box_a, box_b)
-        if not np.isclose(float(got), expected, atol=1e-6):
-            return (
-                f"for {description} {box_a} and {box_b} it returned {float(got):.4f}, "
-                f"expected {expected:.4f}.{_box_iou_diagnosis(float(got), box_a, box_b)}"
+            return f"for {description} it raised {_describe_error(error)}."
+        right = metrics.mean_iou(y_true, probs, num_classes=NUM_CLASSES)
+        if got.size != 1:
+            return f"for {description} it returned {got.size} numbers: average them into one."
+        if not np.isclose(float(got), right, rtol=1e-4):
+            return f"for {description} it returned {float(got):.4f}, expected {right:.4f}." + (
+                _mean_iou_diagnosis(float(got), y_true, probs)
             )
     return None
 
 
-def _zero_union(box_a: tuple, box_b: tuple) -> bool:
-    """Whether two boxes have a union of zero area (both have zero area)."""
-    return all((x1 - x0) * (y1 - y0) == 0 for x0, y0, x1, y1 in (box_a, box_b))
-
-
-def _box_iou_raise_diagnosis(error: Exception, box_a: tuple, box_b: tuple) -> str:
-    """Explain an exception raised by the student's box IoU, when it is the usual one."""
-    if isinstance(error, ZeroDivisionError) and _zero_union(box_a, box_b):
-        return " Both boxes have zero area, so the union is 0: return 0 for such a pair."
+def _mean_iou_diagnosis(got: float, y_true: np.ndarray, probs: np.ndarray) -> str:
+    """Name the usual mistake behind a wrong mean IoU, or return ''."""
+    if np.isnan(got):
+        return " A class in neither mask has IoU 0 / 0 = NaN: leave it out of the mean."
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ious = metrics.iou_per_class(y_true, probs.argmax(axis=-1), NUM_CLASSES)
+    if np.isclose(got, np.nan_to_num(ious).mean(), rtol=1e-4):
+        return " A class in neither mask counted as IoU 0: leave it out of the mean instead."
+    if np.isclose(got, (y_true.sum() + 1) / (y_true.size + 1), rtol=1e-4):
+        return " That is the lab's iou_coeff (the mean label): take the argmax of probs first."
     return ""
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    """``numerator / denominator``, NaN (which matches no answer) when the denominator is 0."""
-    return numerator / denominator if denominator else math.nan
-
-
-def _box_iou_diagnosis(got: float, box_a: tuple, box_b: tuple) -> str:
-    """Name the usual mistake that gives ``got`` for these two boxes, or return ''."""
-    if math.isnan(got) and _zero_union(box_a, box_b):
-        return " Both boxes have zero area, so the union is 0 and 0 / 0 is NaN: return 0 then."
-    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = box_a, box_b
-    width, height = min(ax1, bx1) - max(ax0, bx0), min(ay1, by1) - max(ay0, by0)
-    area_a, area_b = (ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0)
-    unclamped = width * height
-    plus_one = (width + 1) * (height + 1)
-    plus_one_areas = (ax1 - ax0 + 1) * (ay1 - ay0 + 1) + (bx1 - bx0 + 1) * (by1 - by0 + 1)
-    mistakes = {
-        " Width and height were not clamped at 0: boxes apart give a negative overlap.": (
-            _ratio(unclamped, area_a + area_b - unclamped)
-        ),
-        " The union counts the intersection twice: use area_a + area_b − intersection.": (
-            _ratio(max(width, 0) * max(height, 0), area_a + area_b)
-        ),
-        " That is the '+1' pixel convention; here a box from 0 to 10 is 10 wide.": (
-            _ratio(plus_one, plus_one_areas - plus_one)
-        ),
-    }
-    return next((m for m, wrong in mistakes.items() if np.isclose(got, wrong, atol=1e-6)), "")
