@@ -16,17 +16,39 @@ import tensorflow as tf
 from labutils import metrics
 from labutils.vocabulary import CLASS_NAMES, NUM_CLASSES
 
-__all__ = ["evaluate_model"]
+__all__ = ["evaluate_model", "predict_full_size"]
 
 _REPORT_EVERY = 256  # images between two progress lines of a verbose evaluation
+
+
+def predict_full_size(probs: Any, height: int, width: int) -> np.ndarray:
+    """Enlarge probabilities bilinearly to ``(height, width)``, then take the argmax.
+
+    Enlarging the probabilities, not the labels, puts class boundaries between the model's
+    coarse pixels instead of along their edges. Taught in lesson 06, §4 "At the photo's own
+    resolution" (Exercise 1 writes it); used by :func:`evaluate_model`.
+
+    Args:
+        probs: float (S, S, C) or (B, S, S, C), summing to 1 over the last axis.
+        height: the output's height H.
+        width: the output's width W.
+
+    Returns:
+        int64 labels (H, W), or (B, H, W) for a batch, values 0..C-1.
+
+    >>> probs = np.array([[[0.9, 0.1], [0.2, 0.8]]], np.float32)  # (1, 2, 2): one row
+    >>> predict_full_size(probs, 1, 4)
+    array([[0, 0, 1, 1]])
+    """
+    if tuple(np.shape(probs)[-3:-1]) != (height, width):
+        probs = tf.image.resize(probs, (height, width), "bilinear")
+    return np.argmax(probs, axis=-1)
 
 
 def _predicted_labels(model: keras.Model, images: tf.Tensor, side: tuple[int, int]) -> np.ndarray:
     """The model's labels (B, M, M) for ``images``, its probabilities resized to ``side``."""
     probs = model.predict_on_batch(images)  # (B, S, S, C) float32
-    if tuple(probs.shape[1:3]) != tuple(side):
-        probs = tf.image.resize(probs, side, "bilinear")
-    return np.argmax(probs, axis=-1)  # (B, M, M) int64
+    return predict_full_size(probs, *side)  # (B, M, M) int64
 
 
 def _scores(cm: np.ndarray, images: int) -> dict[str, Any]:

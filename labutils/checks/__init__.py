@@ -31,7 +31,7 @@ from labutils.checks.lesson04_unet import (
     check_up_block,
 )
 from labutils.checks.lesson05 import check_best_epoch
-from labutils.checks.lesson06 import check_precision, check_worst_images
+from labutils.checks.lesson06 import check_full_size, check_precision, check_worst_images
 from labutils.checks.lesson07 import check_giou, check_head_boxes, check_precision_recall
 from labutils.checks.verdict import Verdict, not_answered, report
 
@@ -43,6 +43,7 @@ __all__ = [
     "check_conv_parameters",
     "check_dataset_iou",
     "check_down_block",
+    "check_full_size",
     "check_giou",
     "check_head_boxes",
     "check_mask_box",

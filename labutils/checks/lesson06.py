@@ -1,23 +1,38 @@
-"""Checkers of lesson 06, "Evaluating the model": precision from a confusion matrix, and the
-images the model segments worst."""
+"""Checkers of lesson 06, "Evaluating the model": predictions at the photo's own size,
+precision from a confusion matrix, and the images the model segments worst."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
-from labutils import metrics
-from labutils.checks.verdict import Exercise, Problem, Verdict, _diagnose, judge, numbers
+from labutils import evaluation, metrics
+from labutils.checks.verdict import (
+    FUNCTION,
+    Exercise,
+    Problem,
+    Verdict,
+    _describe_error,
+    _diagnose,
+    judge,
+    numbers,
+)
 
-__all__ = ["check_precision", "check_worst_images"]
+__all__ = ["check_full_size", "check_precision", "check_worst_images"]
 
+_FULL_SIZE = Exercise(
+    "Exercise 1 (predictions at full size)",
+    "tf.image.resize(probs, (height, width), method='bilinear'), then argmax over the classes.",
+)
 _PRECISION = Exercise(
-    "Exercise 1 (precision per class)",
+    "Exercise 2 (precision per class)",
     "precision of class c = cm[c, c] / (pixels predicted as c); predictions are columns.",
 )
 _WORST_IMAGES = Exercise(
-    "Exercise 2 (the worst images)",
+    "Exercise 3 (the worst images)",
     "np.argsort(values) returns the indices that sort the values from the lowest up.",
 )
 
@@ -36,7 +51,7 @@ def check_precision(answer: Any, cm: Any) -> Verdict:
         tolerance 1e-4); prints the verdict and a hint.
 
     >>> check_precision([0.8, 0.9], [[8, 1], [2, 9]])
-    ✅ Exercise 1 (precision per class): correct.
+    ✅ Exercise 2 (precision per class): correct.
     Verdict(passed=True)
     """
     kind = numbers(f"{len(cm)} numbers")
@@ -83,7 +98,7 @@ def check_worst_images(answer: Any, ious: Any, k: int = 5) -> Verdict:
         order (any order among equal IoUs); prints the verdict and a hint.
 
     >>> check_worst_images([2, 0], [0.5, 0.9, 0.1], k=2)
-    ✅ Exercise 2 (the worst images): correct.
+    ✅ Exercise 3 (the worst images): correct.
     Verdict(passed=True)
     """
     return judge(_WORST_IMAGES, answer, None, lambda x: _worst_images_problem(x, ious, k))
@@ -111,3 +126,65 @@ def _worst_images_problem(answer: Any, ious: Any, k: int) -> Problem:
     if value.min() >= 1 and np.array_equal(scores[value - 1], lowest):
         return "Python counts from 0: your indices are one too high."
     return f"image {value[got > lowest[-1]][0]} is not among the {k} worst."
+
+
+#: Exercise 1's cases: (what they are, probabilities (S, S, 3), height, width).
+_LOGITS = np.random.default_rng(0).normal(size=(4, 4, 3)) * 3
+_FULL_SIZE_CASES = (
+    ("an enlargement to 13 × 16", np.exp(_LOGITS) / np.exp(_LOGITS).sum(-1, keepdims=True), 13, 16),
+    ("a photo taller than wide", np.exp(_LOGITS) / np.exp(_LOGITS).sum(-1, keepdims=True), 10, 7),
+)
+
+
+def check_full_size(predict_fn: Callable[[Any, int, int], Any] | None) -> Verdict:
+    """Check a function ``f(probs, height, width)`` returning full-size labels.
+
+    Exercise of lesson 06, §4 "At the photo's own resolution".
+
+    Args:
+        predict_fn: the student's function of probabilities (S, S, C) and a size, returning
+            labels (height, width) (``None``: not answered).
+
+    Returns:
+        True when it matches :func:`labutils.evaluation.predict_full_size` on two sizes;
+        enlarging the labels instead of the probabilities is named. Errors are reported.
+
+    >>> check_full_size(evaluation.predict_full_size)
+    ✅ Exercise 1 (predictions at full size): correct.
+    Verdict(passed=True)
+    """
+    return judge(_FULL_SIZE, predict_fn, FUNCTION, _full_size_problem)
+
+
+def _full_size_problem(predict_fn: Callable[[Any, int, int], Any]) -> Problem:
+    """Run the student's function on every case; say what is wrong, or return None."""
+    for description, probs, height, width in _FULL_SIZE_CASES:
+        probs = probs.astype(np.float32)
+        try:
+            got = np.asarray(predict_fn(probs, height, width))
+        except Exception as error:  # the student's code: report it, don't crash the checker
+            return f"for {description} it raised {_describe_error(error)}."
+        right = evaluation.predict_full_size(probs, height, width)
+        if got.shape != right.shape:
+            return f"for {description} it returned shape {got.shape}, expected {right.shape}." + (
+                _full_size_shape_hint(got.shape, height, width)
+            )
+        if not np.array_equal(got, right):
+            labels = probs.argmax(axis=-1)[..., None]
+            blocky = tf.image.resize(labels, (height, width), "nearest").numpy()[..., 0]
+            if np.array_equal(got, blocky):
+                return (f"for {description} you enlarged the labels (nearest neighbour): "
+                        "enlarge the probabilities, then take the argmax.")  # fmt: skip
+            return f"for {description}, {np.mean(got != right):.0%} of the labels differ."
+    return None
+
+
+def _full_size_shape_hint(shape: tuple, height: int, width: int) -> str:
+    """Name the usual mistake behind a wrong output shape, or return ''."""
+    if shape == (height, width, 1):
+        return " Drop the trailing axis: argmax over axis -1 leaves (height, width)."
+    if shape == (height, width, 3):
+        return " Those are probabilities: take the argmax over the classes."
+    if shape[:2] == (width, height):
+        return " Height and width are swapped: resize takes (height, width)."
+    return ""
