@@ -26,15 +26,17 @@ def pets_folder() -> Path:
 
 
 @pytest.fixture
-def run_nbmake() -> Callable[[Path], subprocess.CompletedProcess]:
+def run_nbmake() -> Callable[..., subprocess.CompletedProcess]:
     """A function executing every notebook in a folder with nbmake, as CI does.
 
     The notebooks run in the folder, with a ``SEGLAB_HOME`` of their own in it, so a model they
-    save never reaches another test.
+    save never reaches another test. Extra pytest options follow the folder (``--overwrite``
+    keeps the outputs in the notebooks).
     """
 
-    def run(folder: Path) -> subprocess.CompletedProcess:
+    def run(folder: Path, *options: str) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "pytest", "--nbmake", "-q", "-p", "no:cacheprovider"]
+        command += options
         env = {**os.environ, "SEGLAB_HOME": str(folder / "seglab-home")}
         return subprocess.run(
             [*command, str(folder)], cwd=folder, env=env, capture_output=True, text=True,

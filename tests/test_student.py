@@ -4,8 +4,6 @@ import argparse
 import ast
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -133,37 +131,6 @@ def test_student_edition_replaces_solutions_and_keeps_everything_else(lesson_dir
     assert len(cells) == len(source_nb["cells"]) - 1  # only the tagged prose cell is gone
 
 
-def test_student_edition_executes_with_nbmake_and_reports_not_answered(lesson_dir, tmp_path):
-    out = tmp_path / "student"
-    student.write_student_edition(lesson_dir, out)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--nbmake",
-            "--overwrite",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(out),
-        ],
-        cwd=out,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    outputs = [
-        o
-        for c in lessons.read_notebook(out / "01_tiny.ipynb")["cells"]
-        for o in c.get("outputs", [])
-    ]
-    text = "".join("".join(o.get("text", "")) for o in outputs)
-    assert "not answered yet" in text
-    assert "the end 3" in text  # ran to the last cell, with the nbmake mock applied
-
-
 @pytest.mark.parametrize(
     ("solution", "checker", "stub"),
     [
@@ -249,20 +216,34 @@ def test_no_solution_leaks_from_the_lessons(notebook):
     assert not leaked_lines(source_nb, student.make_student_notebook(source_nb))
 
 
-CANARY = "04_building_unet.ipynb"  # seven exercises, all of whose stubs run to the end
+CANARY = "04_building_unet.ipynb"  # a real lesson whose seven exercises all have stubs
 
 
-def test_student_edition_of_one_lesson_executes(tmp_path, run_nbmake):
-    """The student edition of a real lesson runs end to end under nbmake with CI's values.
+def printed(notebook: Path) -> str:
+    """The text an executed notebook printed."""
+    cells = lessons.read_notebook(notebook)["cells"]
+    return "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
+
+
+def test_student_editions_execute_and_report_not_answered(lesson_dir, tmp_path, run_nbmake):
+    """The student editions of the tiny lesson and of lesson 04 run end to end under nbmake.
 
     Executing every lesson's student edition would run the course a second time; the other
-    lessons' stubs are held by the static rule below and by the checkers' "not answered yet"
-    tests (tests/test_checks_not_answered.py).
+    lessons' stubs are held by the rule below (no later cell reads an answer) and by every
+    checker's "not answered yet" test (tests/test_checks_not_answered.py).
     """
-    student.write_student_edition(ROOT / "notebooks" / CANARY, tmp_path)
-    result = run_nbmake(tmp_path)
+    out = tmp_path / "student"
+    student.write_student_edition(lesson_dir, out)
+    student.write_student_edition(ROOT / "notebooks" / CANARY, out)
+    result = run_nbmake(out, "--overwrite")  # keeps the outputs in the notebooks
     assert result.returncode == 0, result.stdout[-5000:]
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout
+    tiny = printed(out / "01_tiny.ipynb")
+    assert "not answered yet" in tiny  # the stub's None reached the checker
+    assert "the end 3" in tiny  # ran past the raising stub to the last cell, mock applied
+    cells = lessons.read_notebook(out / CANARY)["cells"]
+    stubs = sum("= None  # YOUR CODE HERE" in "".join(c["source"]) for c in cells)
+    assert stubs == 7 and printed(out / CANARY).count("not answered yet") == stubs
 
 
 class _Bindings(ast.NodeVisitor):
