@@ -27,7 +27,11 @@ def test_setup_notebook_seeds_and_reports(capsys):
 
 
 def test_importing_labutils_has_no_side_effects():
-    code = "import sys, labutils.env, labutils.checks; print('tensorflow' in sys.modules)"
+    """Setup, the checkers and the data sources import cheaply: TensorFlow waits until used."""
+    code = (
+        "import sys, labutils.env, labutils.checks, labutils.data, labutils.synthetic; "
+        "print('tensorflow' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", "importing labutils must not import TensorFlow"
     assert out.stderr == ""

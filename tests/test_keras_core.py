@@ -8,8 +8,6 @@ write and the gallery's num_classes in lesson 03), so that the prose fails here 
 changes.
 """
 
-from pathlib import Path
-
 import keras
 import keras_cv
 import numpy as np
@@ -18,16 +16,13 @@ import tensorflow as tf
 
 from labutils import data
 
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/oxford-iiit-pet"
-pytestmark = pytest.mark.skipif(not REAL_DATA.is_dir(), reason=f"no real data at {REAL_DATA}")
-
 SIZES = [(128, 128), (96, 160), (400, 300)]  # square, non-square, enlarging most photos
 
 
 @pytest.fixture(scope="module")
-def examples() -> list[dict]:
+def examples(pets_folder) -> list[dict]:
     """Twelve real photos of both official splits, as the lessons feed them to the layers."""
-    source = data.find_source(str(REAL_DATA), verbose=False)
+    source = data.find_source(str(pets_folder), verbose=False)
     return [
         {
             "images": tf.cast(element["image"], tf.float32) / 255.0,  # (H, W, 3) float32

@@ -10,7 +10,6 @@ import nbformat
 import pytest
 import test_notebooks as hygiene  # the checks every lesson in notebooks/ must pass
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from test_student import run_nbmake
 
 from labutils import REPO_URL, lessons, student
 
@@ -106,7 +105,7 @@ def test_new_lesson_rejects_bad_input(tmp_path):
         lessons.new_lesson("masks", tmp_path / "missing")
 
 
-def test_new_lesson_and_its_student_edition_execute_with_nbmake(tmp_path):
+def test_new_lesson_and_its_student_edition_execute_with_nbmake(tmp_path, run_nbmake):
     lesson = lessons.new_lesson("template_check", tmp_path)
     student.write_student_edition(lesson, tmp_path / "student")
     assert (

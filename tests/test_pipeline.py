@@ -1,15 +1,10 @@
 """Tests for labutils.pipeline: shapes, dtypes, value ranges, and masks that stay exact."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from labutils import pipeline
-
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/oxford-iiit-pet"
-needs_real_data = pytest.mark.skipif(not REAL_DATA.is_dir(), reason=f"no real data at {REAL_DATA}")
 
 
 def make_example(height: int = 50, width: int = 70) -> dict:
@@ -116,9 +111,8 @@ def test_dataset_from_arrays_refuses_bad_arrays():
         pipeline.dataset_from_arrays(images, np.full((2, 8, 8, 1), 3, np.uint8))
 
 
-@needs_real_data
-def test_make_dataset_on_the_real_folder():
-    ds = pipeline.make_dataset("test[:6]", str(REAL_DATA), image_size=64, batch_size=3)
+def test_make_dataset_on_the_real_folder(pets_folder):
+    ds = pipeline.make_dataset("test[:6]", str(pets_folder), image_size=64, batch_size=3)
     for images, masks in ds:
         check_batch(images, masks, 3, 64)
         assert float(tf.reduce_max(images)) > 0.5  # real photos, not an all-dark mistake

@@ -1,4 +1,5 @@
 import hashlib
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ def _digest(index):
 
 
 def test_the_same_index_gives_the_same_scene_in_another_process():
-    code = "from tests.test_synthetic import _digest; print(_digest(7))"
+    code = f"import hashlib\nfrom labutils import synthetic\n{inspect.getsource(_digest)}"
+    code += "print(_digest(7))"  # the same function, run by another interpreter
     root = Path(__file__).resolve().parents[1]
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root

@@ -267,7 +267,7 @@ def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
         "image", "true mask", "predicted mask", "errors (seen from the pet class)"
     ]  # fmt: skip
     # IoU: pet 1/3, background 1/5, border 0 -> mean 0.178
-    assert fig._suptitle.get_text() == (
+    assert fig.get_suptitle() == (
         "image 7 · mean IoU 0.178   (pet 0.333 · background 0.200 · border 0.000)"
     )
     np.testing.assert_array_equal(
@@ -281,7 +281,7 @@ def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
 def test_plot_prediction_errors_marks_a_class_without_iou():
     mask = np.ones((2, 2), int)  # background only, predicted perfectly
     fig = errors.plot_prediction_errors(np.zeros((2, 2, 3)), mask, mask)
-    assert fig._suptitle.get_text() == "mean IoU 1.000   (pet – · background 1.000 · border –)"
+    assert fig.get_suptitle() == "mean IoU 1.000   (pet – · background 1.000 · border –)"
 
 
 def test_plot_confusion_matrix_rows_are_recalls():
