@@ -99,8 +99,12 @@ def test_the_address_checks_pass_after_set_repo(tmp_path: Path):
         ".git", ".venv", "data", "_build", "__pycache__", ".ipynb_checkpoints"))  # fmt: skip
     fork.set_repo(FORK, copy, "fall-2027")
     env = {**os.environ, "PYTHONPATH": str(copy)}
-    tests = ["tests/test_notebooks.py", "tests/test_lessons.py", "labutils/lessons.py",
-             "tests/test_colab_install.py::test_setup_cell_installs_keras_cv_and_labutils_on_colab"]
+    tests = [
+        "tests/test_notebooks.py",
+        "tests/test_lessons.py",
+        "labutils/lessons.py",
+        "tests/test_colab_install.py::test_setup_cell_installs_keras_cv_and_labutils_on_colab",
+    ]
     select = "anatomy or foreign or readme or setup or colab or next_number"  # the addresses
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", select, *tests],
@@ -108,6 +112,8 @@ def test_the_address_checks_pass_after_set_repo(tmp_path: Path):
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-4000:]
     assert " passed" in run.stdout and "error" not in run.stdout.splitlines()[-1]
+
+
 @pytest.mark.parametrize(
     "url", ["https://gitlab.com/a/b", "github.com/a/b", "https://github.com/a", "not a url"]
 )
