@@ -89,7 +89,9 @@ def _run_new_lesson(args: argparse.Namespace) -> int:
         f"   | {int(path.name[:2])} | [{heading.split(' · ', 1)[1].strip()}]"
         f"(notebooks/{path.name}) | TODO | {_COLAB_BADGE}({lessons.colab_url(path.name)}) |\n"
         "2. link it from the Summary of the lesson before it;\n"
-        f"3. test it: pytest {path}"
+        f"3. test it and its student edition (CONTRIBUTING.md, Tests): pytest {path}, then\n"
+        f"   python -m labutils student {path} --out _build/student and python -m labutils "
+        f"render _build/student/{path.name} --ci-values --out _build/html/student"
     )
     return 0
 
