@@ -54,7 +54,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     strip.add_argument("notebooks", type=Path, nargs="+")
     strip.set_defaults(func=_run_strip)
     setup = subparsers.add_parser("setup-cells", help="rewrite every lesson's Setup cell")
-    setup.add_argument("notebooks", type=Path, nargs="*", help="default: notebooks/, template")
+    setup.add_argument(
+        "notebooks", type=Path, nargs="*", help="default: notebooks/, the template, CONTRIBUTING"
+    )
     setup.set_defaults(func=_run_setup_cells)
     _add_set_repo(subparsers)
 
@@ -133,6 +135,8 @@ def _run_setup_cells(args: argparse.Namespace) -> int:
     for path in changed:
         print(f"rewrote the Setup cell of {path}")
     print(f"{len(notebooks) - len(changed)} Setup cell(s) already up to date")
+    if not args.notebooks and lessons.write_setup_block(Path("CONTRIBUTING.md")):
+        print("rewrote the Setup cell shown in CONTRIBUTING.md")
     return 0
 
 

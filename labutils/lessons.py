@@ -27,6 +27,7 @@ __all__ = [
     "setup_source",
     "strip_notebook",
     "write_notebook",
+    "write_setup_block",
     "write_setup_cells",
 ]
 
@@ -53,6 +54,7 @@ elif (Path.cwd().parent / "labutils").is_dir():  # a checkout: labutils is one f
 from labutils import env
 
 env.setup_notebook(seed=42)  # prints the versions, the device and which labutils it imported"""
+_SETUP_BLOCK = re.compile(r"(3\. \*\*Setup\*\*.*?\n\n)( *)```python\n.*?```", re.S)
 _TOPIC = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 _LESSON = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 
@@ -255,3 +257,31 @@ def new_lesson(topic: str, notebooks_dir: Path, title: str | None = None) -> Pat
         cell["source"] = text
     write_notebook(nb, path)
     return path
+
+
+def write_setup_block(markdown: Path) -> bool:
+    """Make the Setup cell shown in CONTRIBUTING.md's anatomy :func:`setup_source`'s text.
+
+    Not used in a lesson: ``python -m labutils setup-cells`` (CONTRIBUTING.md, "Anatomy of a
+    lesson notebook") rewrites it with the lessons' Setup cells.
+
+    Args:
+        markdown: CONTRIBUTING.md, whose item "3. **Setup**" holds a fenced ``python`` block.
+
+    Returns:
+        ``True`` if the file changed.
+
+    Raises:
+        ValueError: the file has no such block.
+    """
+    text = Path(markdown).read_text(encoding="utf-8")
+    found = _SETUP_BLOCK.search(text)
+    if found is None:
+        raise ValueError(f"{markdown} has no '3. **Setup**' item with a ```python block.")
+    indent = found[2]
+    lines = [indent + line if line else "" for line in setup_source().splitlines()]
+    block = "\n".join([f"{indent}```python", *lines, f"{indent}```"])
+    rewritten = text[: found.start()] + found[1] + block + text[found.end() :]
+    if rewritten != text:
+        Path(markdown).write_text(rewritten, encoding="utf-8")
+    return rewritten != text

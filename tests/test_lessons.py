@@ -95,6 +95,14 @@ def test_write_setup_cells_rewrites_only_a_setup_cell_that_differs(tmp_path):
     lessons.write_notebook(nb, tmp_path / "03_empty.ipynb")
     with pytest.raises(ValueError, match="03_empty.ipynb has no code cell"):
         lessons.write_setup_cells([tmp_path / "03_empty.ipynb"])
+    guide = tmp_path / "CONTRIBUTING.md"
+    guide.write_text((ROOT / "CONTRIBUTING.md").read_text().replace("seed=42)", "seed=7)", 1))
+    assert lessons.write_setup_block(guide) is True
+    assert guide.read_text() == (ROOT / "CONTRIBUTING.md").read_text()
+    assert lessons.write_setup_block(guide) is False
+    guide.write_text("# Editing the lessons\n")
+    with pytest.raises(ValueError, match="no '3. \\*\\*Setup\\*\\*' item"):
+        lessons.write_setup_block(guide)
 
 
 def test_new_lesson_takes_the_next_number_and_passes_the_hygiene_checks(tmp_path):
