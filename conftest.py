@@ -11,6 +11,10 @@ however many workers). So lessons 06 and 07 find no model saved by lesson 05 and
 stand-in branch, which trains a small U-Net under the CI values.
 ``tests/test_lesson_models.py`` holds the other side of that dependency: 06 and 07 load the
 file that lesson 05 saves.
+
+It also sets ``SEGLAB_STRICT_CHECKS=1``: in the notebooks it executes, a checker that finds a
+wrong answer raises (labutils.checks.verdict), so a lesson whose solution fails its own checker
+fails its test; "not answered yet" (the student edition) does not.
 """
 
 import os
@@ -21,6 +25,7 @@ import pytest
 
 
 def pytest_configure(config):
+    os.environ.setdefault("SEGLAB_STRICT_CHECKS", "1")  # a wrong solution fails its notebook
     if "SEGLAB_HOME" in os.environ:
         return
     checkout_data = Path(__file__).resolve().parent / "data" / "oxford-iiit-pet"

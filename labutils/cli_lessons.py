@@ -1,7 +1,7 @@
 """The instructors' commands of ``python -m labutils``: ``student``, ``new-lesson``, ``render``,
-``strip`` and ``set-repo`` (CONTRIBUTING.md, "Editing the lessons").
+``strip``, ``setup-cells`` and ``set-repo`` (CONTRIBUTING.md, "Editing the lessons").
 
-Each command is a thin wrapper over labutils.student, labutils.lessons or labutils.fork,
+Each command is a thin wrapper over labutils.student, lessons, rendering or fork,
 imported when it runs: ``train`` and ``evaluate`` need none of the instructor packages
 (pyproject's ``instructor`` extra: nbformat, nbstripout, ...). None imports TensorFlow.
 """
@@ -14,15 +14,20 @@ from pathlib import Path
 __all__ = ["add_subcommands"]
 
 _SET_REPO_DESCRIPTION = (
-    "Rewrite labutils.REPO_URL and every address of the old repository in README.md, "
-    "CONTRIBUTING.md, the lessons (Colab badges, Setup cells) and the lesson template, e.g. "
-    "after forking the course."
+    "Rewrite labutils.REPO_URL and REPO_BRANCH and every address of the old repository and "
+    "branch in README.md, CONTRIBUTING.md, the lessons (Colab badges, Setup cells) and the "
+    "lesson template, e.g. after forking the course."
+)
+_RENDER_WARNING = (
+    "Rendering {count} lesson(s) at their teaching values: each takes the run time its title "
+    "states (every lesson together: well over half an hour on a laptop CPU). Add --ci-values "
+    "for CI's shortened values."
 )
 _COLAB_BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``student``, ``new-lesson``, ``render``, ``strip`` and ``set-repo``.
+    """Register ``student``, ``new-lesson``, ``render``, ``strip``, ``setup-cells``, ``set-repo``.
 
     Each sets ``func``: the caller runs ``args.func(args)`` and exits with the int it returns.
     Not used in a lesson: the instructors' command line (CONTRIBUTING.md, "Editing the
@@ -48,6 +53,11 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     strip = subparsers.add_parser("strip", help="remove outputs and execution counts")
     strip.add_argument("notebooks", type=Path, nargs="+")
     strip.set_defaults(func=_run_strip)
+    setup = subparsers.add_parser("setup-cells", help="rewrite every lesson's Setup cell")
+    setup.add_argument(
+        "notebooks", type=Path, nargs="*", help="default: notebooks/, the template, CONTRIBUTING"
+    )
+    setup.set_defaults(func=_run_setup_cells)
     _add_set_repo(subparsers)
 
 
@@ -55,6 +65,7 @@ def _add_set_repo(subparsers: argparse._SubParsersAction) -> None:
     what = "point the course at another GitHub repository (REPO_URL, badges, Setup cells)"
     set_repo = subparsers.add_parser("set-repo", help=what, description=_SET_REPO_DESCRIPTION)
     set_repo.add_argument("url", help="https://github.com/OWNER/NAME")
+    set_repo.add_argument("--branch", help="the branch Colab uses (default: keep the current one)")
     set_repo.add_argument("--root", type=Path, default=Path("."), help="the checkout (default .)")
     set_repo.set_defaults(func=_run_set_repo)
 
@@ -64,6 +75,8 @@ def _run_student(args: argparse.Namespace) -> int:
 
     for path in student.write_student_edition(args.src, args.out):
         print(f"wrote {path}")
+    copied = (args.out / "labutils" / student.COPY_MARK).read_text(encoding="utf-8").strip()
+    print(f"wrote {args.out / 'labutils'}, the copy of {copied} that these notebooks import")
     return 0
 
 
@@ -78,23 +91,31 @@ def _run_new_lesson(args: argparse.Namespace) -> int:
         f"   | {int(path.name[:2])} | [{heading.split(' · ', 1)[1].strip()}]"
         f"(notebooks/{path.name}) | TODO | {_COLAB_BADGE}({lessons.colab_url(path.name)}) |\n"
         "2. link it from the Summary of the lesson before it;\n"
-        f"3. test it: pytest {path}"
+        f"3. test it and its student edition (CONTRIBUTING.md, Tests): pytest {path}, then\n"
+        f"   python -m labutils student {path} --out _build/student and python -m labutils "
+        f"render _build/student/{path.name} --ci-values --out _build/html/student"
     )
     return 0
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from labutils import lessons
+    from labutils import rendering
 
-    paths = args.notebooks or [Path("notebooks")]
-    notebooks = [nb for p in paths for nb in (sorted(p.glob("*.ipynb")) if p.is_dir() else [p])]
+    notebooks = _notebooks(args.notebooks or [Path("notebooks")])
+    if not args.ci_values:
+        print(_RENDER_WARNING.format(count=len(notebooks)), flush=True)
     try:
-        pages = lessons.render_html(notebooks, args.out, ci_values=args.ci_values)
+        pages = rendering.render_html(notebooks, args.out, ci_values=args.ci_values)
     except RuntimeError as err:
         print(err)
         return 1
     print(f"wrote {len(pages)} pages; open {args.out / 'index.html'}")
     return 0
+
+
+def _notebooks(paths: list[Path]) -> list[Path]:
+    """The ``.ipynb`` files named, a folder standing for every notebook in it."""
+    return [nb for p in paths for nb in (sorted(p.glob("*.ipynb")) if p.is_dir() else [p])]
 
 
 def _run_strip(args: argparse.Namespace) -> int:
@@ -106,11 +127,38 @@ def _run_strip(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_setup_cells(args: argparse.Namespace) -> int:
+    from labutils import lessons
+
+    notebooks = _notebooks(args.notebooks or [Path("notebooks"), lessons.TEMPLATE])
+    changed = lessons.write_setup_cells(notebooks)
+    for path in changed:
+        print(f"rewrote the Setup cell of {path}")
+    print(f"{len(notebooks) - len(changed)} Setup cell(s) already up to date")
+    if not args.notebooks and lessons.write_setup_block(Path("CONTRIBUTING.md")):
+        print("rewrote the Setup cell shown in CONTRIBUTING.md")
+    return 0
+
+
 def _run_set_repo(args: argparse.Namespace) -> int:
     from labutils import fork
 
-    changed = fork.set_repo(args.url, args.root)
+    old = fork.read_repo(args.root)
+    changed = fork.set_repo(args.url, args.root, args.branch)
     for path in changed:
         print(f"rewrote {path}")
-    print(f"{len(changed)} files now point at {args.url}" if changed else "nothing to change")
+    url, branch = fork.read_repo(args.root)
+    if not changed:
+        print(f"nothing to change: the course already points at {url}, branch {branch}")
+        return 0
+    print(
+        f"{len(changed)} files now point at {url}, branch {branch}. Next:\n"
+        f"1. commit them and push to branch {branch} of {url}: Colab opens the lessons and "
+        "installs labutils from there;\n"
+        "2. rebuild what you built before, which still names the old address: "
+        "python -m labutils student notebooks/ --out _build/student, and python -m labutils "
+        "render for the HTML pages."
+    )
+    for path in fork.stale_builds(args.root, *old):
+        print(f"   still names the old address: {path}")
     return 0

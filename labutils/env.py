@@ -48,9 +48,11 @@ def data_dir() -> Path:
 
 
 def setup_notebook(seed: int = 42) -> None:
-    """Seed every random generator and print the versions and device in use.
+    """Seed every random generator and print the versions, the device and the labutils in use.
 
-    Warns (never fails) when there is no GPU. TensorFlow starts quietly (:func:`quiet_tensorflow`).
+    The folder of the labutils imported is printed, so a notebook says which copy of the course
+    it runs (a checkout, a student edition's own copy, or an installed one). Warns (never
+    fails) when there is no GPU. TensorFlow starts quietly (:func:`quiet_tensorflow`).
     Used in every lesson's Setup cell.
 
     Args:
@@ -70,6 +72,7 @@ def setup_notebook(seed: int = 42) -> None:
         "seed": str(seed),
     }
     print(" · ".join(f"{k} {v}" for k, v in facts.items()))
+    print(f"labutils from {Path(__file__).resolve().parent}")
     if not gpus:
         print("No GPU found: everything runs on the CPU, training is just slower.")
 

@@ -1,5 +1,5 @@
-"""Instructor tools for the lesson notebooks: read, write and strip them, start a new lesson
-from the template, render executed lessons to HTML.
+"""Instructor tools for the lesson notebooks: read, write and strip them, write their Setup
+cell, start a new lesson from the template (labutils.rendering renders them to HTML).
 
 The command line wraps them (labutils.cli_lessons); see CONTRIBUTING.md, "Editing the
 lessons". Notebooks are read, validated and written by nbformat, in its own layout, and
@@ -8,7 +8,6 @@ stripped by nbstripout, the tool the pre-commit hook runs.
 
 from __future__ import annotations
 
-import html
 import re
 import subprocess
 import sys
@@ -16,17 +15,20 @@ from pathlib import Path
 
 import nbformat
 
-from labutils import REPO_URL
+from labutils import REPO_BRANCH, REPO_URL
 
 __all__ = [
+    "COLAB_PACKAGES",
     "NBSTRIPOUT_ARGS",
     "TEMPLATE",
     "colab_url",
     "new_lesson",
     "read_notebook",
-    "render_html",
+    "setup_source",
     "strip_notebook",
     "write_notebook",
+    "write_setup_block",
+    "write_setup_cells",
 ]
 
 #: nbstripout's options for the lessons (also the pre-commit hook's): keep the cell ids, which
@@ -35,6 +37,24 @@ NBSTRIPOUT_ARGS = ("--keep-id",)
 #: The template notebook that ``new_lesson`` copies: the lesson anatomy, ready to fill in.
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "lesson.ipynb"
 
+#: What the Setup cell installs on Colab besides labutils (Colab has TensorFlow and Keras).
+COLAB_PACKAGES = ("keras-cv==0.9.0",)
+
+_SETUP = """# Setup: the only cell with environment logic. On Colab it installs what Colab lacks.
+import sys
+from pathlib import Path
+
+if "google.colab" in sys.modules:  # Colab has TensorFlow and Keras: add only what it lacks
+    %pip install -q {packages} "labutils @ git+{repo}@{branch}"
+elif (Path.cwd() / "labutils").is_dir():  # a student edition: its labutils is beside it
+    sys.path.insert(0, str(Path.cwd()))
+elif (Path.cwd().parent / "labutils").is_dir():  # a checkout: labutils is one folder up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+from labutils import env
+
+env.setup_notebook(seed=42)  # prints the versions, the device and which labutils it imported"""
+_SETUP_BLOCK = re.compile(r"(3\. \*\*Setup\*\*.*?\n\n)( *)```python\n.*?```", re.S)
 _TOPIC = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 _LESSON = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 
@@ -135,19 +155,64 @@ def _validate(nb: nbformat.NotebookNode, path: Path) -> None:
 
 
 def colab_url(notebook_name: str) -> str:
-    """Return the Open-in-Colab address of a lesson, built from ``labutils.REPO_URL``.
+    """Return the Open-in-Colab address of a lesson, from ``labutils.REPO_URL`` and its branch.
 
     Not used in a lesson: it writes each lesson's badge (CONTRIBUTING.md, "Add a lesson").
 
     Args:
         notebook_name: the file name in ``notebooks/``, e.g. ``"03_pets_dataset.ipynb"``.
 
-    >>> colab_url("03_pets_dataset.ipynb").removeprefix(REPO_URL.replace("github.com",
-    ...     "colab.research.google.com/github"))
-    '/blob/main/notebooks/03_pets_dataset.ipynb'
+    >>> url = colab_url("03_pets_dataset.ipynb")
+    >>> url.startswith("https://colab.research.google.com/github/"), url.endswith(
+    ...     f"/blob/{REPO_BRANCH}/notebooks/03_pets_dataset.ipynb")
+    (True, True)
     """
     colab = REPO_URL.replace("https://github.com", "https://colab.research.google.com/github")
-    return f"{colab}/blob/main/notebooks/{notebook_name}"
+    return f"{colab}/blob/{REPO_BRANCH}/notebooks/{notebook_name}"
+
+
+def setup_source() -> str:
+    """Return the Setup cell every lesson starts with, for ``labutils.REPO_URL`` and its branch.
+
+    On Colab it installs :data:`COLAB_PACKAGES` and labutils from the repository; elsewhere it
+    imports the labutils of this copy of the course: the one beside the notebook (a student
+    edition) or one folder up (a checkout), else the installed one; ``env.setup_notebook``
+    prints which. Not used in a lesson: it writes their Setup cell (CONTRIBUTING.md, "Anatomy
+    of a lesson notebook").
+
+    >>> setup_source().splitlines()[0]
+    '# Setup: the only cell with environment logic. On Colab it installs what Colab lacks.'
+    """
+    packages = " ".join(COLAB_PACKAGES)
+    return _SETUP.format(packages=packages, repo=REPO_URL, branch=REPO_BRANCH)
+
+
+def write_setup_cells(notebooks: list[Path]) -> list[Path]:
+    """Make the first code cell of each notebook :func:`setup_source`'s text.
+
+    Not used in a lesson: ``python -m labutils setup-cells`` (CONTRIBUTING.md, "Anatomy of a
+    lesson notebook"), e.g. after a merge that changed the Setup cell.
+
+    Args:
+        notebooks: ``.ipynb`` files whose first code cell is their Setup cell.
+
+    Returns:
+        The notebooks that changed; the others are left byte for byte.
+
+    Raises:
+        ValueError: a notebook has no code cell.
+    """
+    changed = []
+    for path in map(Path, notebooks):
+        nb = read_notebook(path)
+        setup = next((c for c in nb.cells if c.cell_type == "code"), None)
+        if setup is None:
+            raise ValueError(f"{path} has no code cell: its first code cell is the Setup cell.")
+        if "".join(setup.source) != setup_source():
+            setup.source = setup_source()
+            write_notebook(nb, path)
+            changed.append(path)
+    return changed
 
 
 def new_lesson(topic: str, notebooks_dir: Path, title: str | None = None) -> Path:
@@ -194,72 +259,29 @@ def new_lesson(topic: str, notebooks_dir: Path, title: str | None = None) -> Pat
     return path
 
 
-def render_html(
-    notebooks: list[Path], out: Path, ci_values: bool = False, timeout: int = 1800
-) -> list[Path]:
-    """Execute notebooks and write each, with its outputs, as ``out/NN_topic.html``.
+def write_setup_block(markdown: Path) -> bool:
+    """Make the Setup cell shown in CONTRIBUTING.md's anatomy :func:`setup_source`'s text.
 
-    Each notebook runs in its own folder, like in Jupyter. An ``index.html`` links the pages.
-    A notebook that fails is still written (its error shows in the page), then reported.
-    Not used in a lesson: an instructor tool (CONTRIBUTING.md, "Read the executed lessons").
+    Not used in a lesson: ``python -m labutils setup-cells`` (CONTRIBUTING.md, "Anatomy of a
+    lesson notebook") rewrites it with the lessons' Setup cells.
 
     Args:
-        notebooks: ``.ipynb`` files, e.g. ``sorted(Path("notebooks").glob("*.ipynb"))``.
-        out: the folder for the pages, e.g. ``Path("_build/html")`` (git-ignored).
-        ci_values: apply the nbmake mocks (CI's shortened training) instead of teaching values.
-        timeout: seconds one cell may run.
+        markdown: CONTRIBUTING.md, whose item "3. **Setup**" holds a fenced ``python`` block.
 
     Returns:
-        The written pages, in the order of ``notebooks``.
+        ``True`` if the file changed.
 
     Raises:
-        ValueError: ``notebooks`` is empty or two of them share a file name.
-        FileNotFoundError: a notebook does not exist.
-        RuntimeError: a notebook raised an error (after all pages are written).
+        ValueError: the file has no such block.
     """
-    if not notebooks:
-        raise ValueError("No notebooks to render: pass .ipynb files, e.g. notebooks/*.ipynb.")
-    names = [Path(notebook).name for notebook in notebooks]
-    if len(set(names)) < len(names):
-        raise ValueError(
-            f"Two notebooks share a file name in {names}: render each to its own out folder."
-        )
-    for notebook in notebooks:
-        read_notebook(notebook)  # fail early on a wrong path, before minutes of execution
-    from nbconvert import HTMLExporter
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    pages, failures = [], []
-    for notebook in map(Path, notebooks):
-        nb, error = _execute_notebook(notebook, ci_values, timeout)
-        page = out / f"{notebook.stem}.html"
-        page.write_text(HTMLExporter(template_name="lab").from_notebook_node(nb)[0], "utf-8")
-        pages.append(page)
-        if error:
-            failures.append(f"{notebook.name}: {error}")
-    links = "".join(f'<li><a href="{p.name}">{html.escape(p.stem)}</a></li>' for p in pages)
-    (out / "index.html").write_text(f"<h1>Executed lessons</h1><ul>{links}</ul>\n", "utf-8")
-    if failures:
-        raise RuntimeError(
-            "These notebooks raised errors (see their pages):\n" + "\n".join(failures)
-        )
-    return pages
-
-
-def _execute_notebook(notebook: Path, ci_values: bool, timeout: int) -> tuple[object, str | None]:
-    """Run a notebook in its folder; return the executed NotebookNode and its error, if any."""
-    if ci_values:  # nbmake's own runner, so the mocks behave exactly as in CI
-        from nbmake.nb_run import NotebookRun
-
-        result = NotebookRun(notebook, default_timeout=timeout).execute()
-        return result.nb, result.error.summary if result.error else None
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    nb = nbformat.read(notebook, as_version=4)
-    try:
-        NotebookClient(nb, timeout=timeout).execute(cwd=str(notebook.parent))
-    except CellExecutionError as err:
-        return nb, f"{err.ename}: {err.evalue}"
-    return nb, None
+    text = Path(markdown).read_text(encoding="utf-8")
+    found = _SETUP_BLOCK.search(text)
+    if found is None:
+        raise ValueError(f"{markdown} has no '3. **Setup**' item with a ```python block.")
+    indent = found[2]
+    lines = [indent + line if line else "" for line in setup_source().splitlines()]
+    block = "\n".join([f"{indent}```python", *lines, f"{indent}```"])
+    rewritten = text[: found.start()] + found[1] + block + text[found.end() :]
+    if rewritten != text:
+        Path(markdown).write_text(rewritten, encoding="utf-8")
+    return rewritten != text

@@ -10,8 +10,10 @@ In a lesson, a solution is marked in one of three ways (CONTRIBUTING.md, "Editin
 - a markdown cell tagged ``solution``: dropped;
 - a ``<details>`` block whose ``<summary>`` mentions "solution": removed from its cell.
 
-Everything else (cells, metadata, nbmake mocks) is copied unchanged. The command line is
-``python -m labutils student`` (labutils.cli_lessons).
+Everything else (cells, metadata, nbmake mocks) is copied unchanged. The edition's folder also
+gets a copy of the ``labutils`` of the checkout it was built from, which its Setup cells import
+first, so it runs with its own checkers wherever it is and whatever labutils is installed. The
+command line is ``python -m labutils student`` (labutils.cli_lessons).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from __future__ import annotations
 import ast
 import copy
 import re
+import shutil
 from pathlib import Path
 
 from labutils import lessons
 
 __all__ = [
+    "COPY_MARK",
     "SOLUTION_TAG",
     "STUB_COMMENT",
     "make_student_notebook",
@@ -34,6 +38,8 @@ __all__ = [
 SOLUTION_TAG = "solution"
 #: The comment on each stub line the student replaces.
 STUB_COMMENT = "# YOUR CODE HERE"
+#: The file in an edition's copy of labutils that names the folder it was copied from.
+COPY_MARK = "COPIED_FROM.txt"
 
 _DETAILS = re.compile(r"<details\b[^>]*>|</details\s*>", re.IGNORECASE)
 _SUMMARY = re.compile(r"<summary\b[^>]*>(.*?)</summary\s*>", re.IGNORECASE | re.DOTALL)
@@ -75,8 +81,10 @@ def make_student_notebook(nb: dict) -> dict:
 
 
 def write_student_edition(src: Path, out: Path) -> list[Path]:
-    """Write the student edition of one lesson or of every lesson in a folder.
+    """Write the student edition of one lesson or of every lesson in a folder, with its labutils.
 
+    ``out/labutils`` becomes a copy of the labutils beside the lessons' folder (the checkout's),
+    or of the running one if there is none there; ``out/labutils/COPIED_FROM.txt`` names it.
     Not used in a lesson: an instructor tool (CONTRIBUTING.md, "Build the student edition").
 
     Args:
@@ -89,8 +97,9 @@ def write_student_edition(src: Path, out: Path) -> list[Path]:
 
     Raises:
         FileNotFoundError: ``src`` does not exist.
-        ValueError: ``src`` holds no notebook, ``out`` is the source folder, or a lesson's
-            solution cannot be made into a stub (the message names the notebook and cell).
+        ValueError: ``src`` holds no notebook, ``out`` is the source folder or holds a
+            labutils that is not an edition's copy, or a lesson's solution cannot be made
+            into a stub (the message names the notebook and cell).
     """
     src, out = Path(src), Path(out)
     if not src.exists():
@@ -100,16 +109,32 @@ def write_student_edition(src: Path, out: Path) -> list[Path]:
         raise ValueError(f"No .ipynb file in {src}: pass the lessons folder, e.g. notebooks/.")
     if out.resolve() == sources[0].parent.resolve():
         raise ValueError(f"--out {out} is the lessons folder: choose another, e.g. _build/student.")
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+    editions = []
     for source in sources:
         try:
-            student_nb = make_student_notebook(lessons.read_notebook(source))
+            editions.append(make_student_notebook(lessons.read_notebook(source)))
         except ValueError as err:
             raise ValueError(f"{source}: {err}") from err
+    _copy_labutils(sources[0].parent, out)
+    for source, student_nb in zip(sources, editions, strict=True):
         lessons.write_notebook(student_nb, out / source.name)
-        written.append(out / source.name)
-    return written
+    return [out / source.name for source in sources]
+
+
+def _copy_labutils(lessons_dir: Path, out: Path) -> None:
+    """Make ``out/labutils`` a copy of the lessons' checkout's labutils (else the running one)."""
+    package = lessons_dir.resolve().parent / "labutils"
+    if not (package / "__init__.py").is_file():
+        package = Path(__file__).resolve().parent
+    target = out / "labutils"
+    if target.exists() and not (target / COPY_MARK).is_file():
+        raise ValueError(
+            f"{target} exists and is not a student edition's copy of labutils: choose another "
+            "--out, e.g. _build/student."
+        )
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__", "templates"))
+    (target / COPY_MARK).write_text(f"{package}\n", encoding="utf-8")
 
 
 def _parse_cell(cell: dict, index: int) -> ast.Module:

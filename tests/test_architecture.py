@@ -27,7 +27,7 @@ LAYERS = (
 )
 #: Beside the flow: they may import any layer, and no layer imports them.
 BESIDE = ("__init__", "checks", "lessons", "student", "fork", "cli_numbers", "cli_train",
-          "cli_evaluate", "cli_lessons", "__main__")  # fmt: skip
+          "cli_evaluate", "cli_lessons", "__main__", "rendering")  # fmt: skip
 
 
 def _modules() -> dict[str, Path]:

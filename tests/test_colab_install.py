@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from labutils import REPO_URL
+from labutils import REPO_BRANCH, REPO_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_ON_COLAB = {"keras-cv", "keras-core", "labutils"}
@@ -122,7 +122,7 @@ def colab_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
         metadata_only_wheel(metadata.distribution(name), wheels)
     source = checkout_copy(tmp_path_factory.mktemp("checkout"))
     requirements = [
-        arg.replace(f"git+{REPO_URL}", source.as_uri())
+        arg.replace(f"git+{REPO_URL}@{REPO_BRANCH}", source.as_uri())
         for arg in setup_install_line()
         if arg != "-q"
     ]

@@ -11,7 +11,7 @@ import pytest
 import test_notebooks as hygiene  # the checks every lesson in notebooks/ must pass
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from labutils import REPO_URL, lessons, student
+from labutils import REPO_BRANCH, REPO_URL, lessons, rendering, student
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,24 +61,47 @@ def test_strip_notebook_removes_outputs_counts_timings_and_widget_state(tmp_path
     assert path.read_bytes() == stripped
 
 
-def test_colab_url_points_at_the_repository():
+def test_colab_url_points_at_the_repository_and_branch():
+    colab = REPO_URL.replace("https://github.com/", "https://colab.research.google.com/github/")
     assert lessons.colab_url("03_pets_dataset.ipynb") == (
-        "https://colab.research.google.com/github/segmentation-lab/segmentation-lab"
-        "/blob/main/notebooks/03_pets_dataset.ipynb"
+        f"{colab}/blob/{REPO_BRANCH}/notebooks/03_pets_dataset.ipynb"
     )
     assert hygiene.colab_url(Path("03_pets_dataset.ipynb")) == lessons.colab_url(
         "03_pets_dataset.ipynb"
     )
 
 
-def test_template_setup_cell_is_the_one_in_contributing():
+def test_template_and_contributing_show_the_one_setup_cell():
     text = (ROOT / "CONTRIBUTING.md").read_text()
     block = re.search(r"3\. \*\*Setup\*\*.*?```python\n(.*?)```", text, re.S)[1]
     setup = next(
         c for c in lessons.read_notebook(lessons.TEMPLATE)["cells"] if c["cell_type"] == "code"
     )
-    assert "".join(setup["source"]) == textwrap.dedent(block).strip()
-    assert f"git+{REPO_URL}" in "".join(setup["source"])
+    assert "".join(setup["source"]) == textwrap.dedent(block).strip() == lessons.setup_source()
+    assert f"git+{REPO_URL}@{REPO_BRANCH}" in lessons.setup_source()
+
+
+def test_write_setup_cells_rewrites_only_a_setup_cell_that_differs(tmp_path):
+    lesson = shutil.copy(lessons.TEMPLATE, tmp_path / "01_lesson.ipynb")
+    untouched = shutil.copy(lessons.TEMPLATE, tmp_path / "02_lesson.ipynb")
+    nb = lessons.read_notebook(lesson)
+    setup = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    setup["source"] = "# an old Setup cell\nimport sys"
+    lessons.write_notebook(nb, lesson)
+    assert lessons.write_setup_cells([lesson, untouched]) == [lesson]
+    assert lesson.read_bytes() == untouched.read_bytes() == lessons.TEMPLATE.read_bytes()
+    nb["cells"] = [new_markdown_cell("# 03 · No code")]
+    lessons.write_notebook(nb, tmp_path / "03_empty.ipynb")
+    with pytest.raises(ValueError, match="03_empty.ipynb has no code cell"):
+        lessons.write_setup_cells([tmp_path / "03_empty.ipynb"])
+    guide = tmp_path / "CONTRIBUTING.md"
+    guide.write_text((ROOT / "CONTRIBUTING.md").read_text().replace("seed=42)", "seed=7)", 1))
+    assert lessons.write_setup_block(guide) is True
+    assert guide.read_text() == (ROOT / "CONTRIBUTING.md").read_text()
+    assert lessons.write_setup_block(guide) is False
+    guide.write_text("# Editing the lessons\n")
+    with pytest.raises(ValueError, match="no '3. \\*\\*Setup\\*\\*' item"):
+        lessons.write_setup_block(guide)
 
 
 def test_new_lesson_takes_the_next_number_and_passes_the_hygiene_checks(tmp_path):
@@ -126,33 +149,39 @@ def tiny_notebook(folder: Path, name: str, last_cell: str) -> Path:
     return write(new_notebook(cells=cells), folder / name)
 
 
-def test_render_html_writes_executed_pages_and_an_index(tmp_path, monkeypatch):
+def test_render_html_writes_executed_pages_and_an_index_of_every_render(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")  # as in CI: the pages must still show figures
     plot = "import matplotlib.pyplot as plt\n\nplt.plot([0, 1])\nplt.show()"
     lesson = tiny_notebook(tmp_path, "01_tiny.ipynb", plot)
-    pages = lessons.render_html([lesson], tmp_path / "html")
+    pages = rendering.render_html([lesson], tmp_path / "html")
     assert pages == [tmp_path / "html" / "01_tiny.html"]
     page = pages[0].read_text()
     assert "N is 1000; read from the notebook folder" in page
     assert "data:image/png;base64" in page, "the figure is in the page"
     assert 'href="01_tiny.html"' in (tmp_path / "html" / "index.html").read_text()
-    [ci_page] = lessons.render_html([lesson], tmp_path / "ci", ci_values=True)
+    (tmp_path / "more").mkdir()
+    other = tiny_notebook(tmp_path / "more", "02_other.ipynb", "print('two')")
+    [ci_page] = rendering.render_html([other], tmp_path / "html", ci_values=True)
     assert "N is 7;" in ci_page.read_text()
+    index = (tmp_path / "html" / "index.html").read_text()
+    assert 'href="01_tiny.html"' in index and 'href="02_other.html"' in index, "a render adds"
 
 
 def test_render_html_writes_a_failing_notebook_then_raises(tmp_path):
     broken = tiny_notebook(tmp_path, "02_broken.ipynb", 'raise ValueError("boom in cell 3")')
-    with pytest.raises(RuntimeError, match=r"02_broken.ipynb: ValueError: boom in cell 3"):
-        lessons.render_html([broken], tmp_path / "html")
+    for ci_values in (False, True):  # nbclient's error and nbmake's summary
+        with pytest.raises(RuntimeError, match=r"02_broken.ipynb: ValueError: boom") as raised:
+            rendering.render_html([broken], tmp_path / "html", ci_values=ci_values)
+        assert "\x1b[" not in str(raised.value), "no terminal colour codes in the message"
     assert "boom in cell 3" in (tmp_path / "html" / "02_broken.html").read_text()
     with pytest.raises(ValueError, match="No notebooks to render"):
-        lessons.render_html([], tmp_path / "html")
-    with pytest.raises(FileNotFoundError):
-        lessons.render_html([tmp_path / "missing.ipynb"], tmp_path / "html")
+        rendering.render_html([], tmp_path / "html")
+    with pytest.raises(FileNotFoundError, match="missing.ipynb"):
+        rendering.render_html([tmp_path / "missing.ipynb"], tmp_path / "html")
     (tmp_path / "copy").mkdir()
     copy = shutil.copy(broken, tmp_path / "copy")
     with pytest.raises(ValueError, match="share a file name"):
-        lessons.render_html([broken, copy], tmp_path / "html")
+        rendering.render_html([broken, copy], tmp_path / "html")
 
 
 def test_the_strip_hook_runs_nbstripout_as_strip_notebook_does():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labutils import REPO_URL
+from labutils import REPO_BRANCH, REPO_URL, lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -18,7 +18,7 @@ GITHUB = re.compile(r"https://(?:colab\.research\.google\.com/)?github(?:\.com)?
 
 def colab_url(notebook: Path) -> str:
     return REPO_URL.replace("https://github.com", "https://colab.research.google.com/github") + (
-        f"/blob/main/notebooks/{notebook.name}"
+        f"/blob/{REPO_BRANCH}/notebooks/{notebook.name}"
     )
 
 
@@ -56,7 +56,7 @@ def test_notebook_anatomy(notebook):
     assert any("You will learn" in m for m in markdown[:3]), "a 'You will learn' cell near the top"
     assert any(m.lstrip().startswith("## Summary") for m in markdown), "a '## Summary' section"
     assert "env.setup_notebook" in source(setup), "the first code cell is the Setup cell"
-    assert f"git+{REPO_URL}" in source(setup), "Setup installs labutils from REPO_URL on Colab"
+    assert f"git+{REPO_URL}@{REPO_BRANCH}" in source(setup), "Setup installs labutils on Colab"
     env_logic = [i for i, c in enumerate(nb) if "google.colab" in source(c) or "%pip" in source(c)]
     assert env_logic == [nb.index(setup)], "environment logic lives in the Setup cell only"
 
@@ -69,13 +69,29 @@ def test_notebook_has_no_absolute_paths_or_foreign_urls(notebook):
         assert url.startswith((REPO_URL, colab_url(notebook).split("/blob/")[0])), url
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_is_the_canonical_one(notebook):
+    setup = next(c for c in cells(notebook) if c["cell_type"] == "code")
+    assert source(setup) == lessons.setup_source(), (
+        f"{notebook.name}'s Setup cell is not labutils.lessons.setup_source(): rewrite every "
+        "lesson's with python -m labutils setup-cells"
+    )
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_template_todo_is_left(notebook):
+    todos = [i for i, c in enumerate(cells(notebook)) if "TODO" in source(c)]
+    assert not todos, f"{notebook.name}: cells {todos} still hold the template's TODOs: fill them"
+
+
 def test_readme_lists_every_notebook_in_order_with_its_badge():
     readme = (ROOT / "README.md").read_text()
+    missing = [nb.name for nb in NOTEBOOKS if f"notebooks/{nb.name}" not in readme]
+    assert not missing, f"README.md's lesson table does not list {missing}: add their rows"
     positions = [readme.find(f"notebooks/{nb.name}") for nb in NOTEBOOKS]
-    assert all(p >= 0 for p in positions), "README.md lists every notebook"
     assert positions == sorted(positions), "README.md lists the notebooks in order"
     for nb in NOTEBOOKS:
-        assert colab_url(nb) in readme, f"README.md has the Colab badge of {nb.name}"
+        assert colab_url(nb) in readme, f"README.md lacks {nb.name}'s badge {colab_url(nb)}"
     assert all(url.startswith(REPO_URL) or "colab" in url for url in GITHUB.findall(readme))
 
 

@@ -6,6 +6,11 @@ it wants and a function saying what is wrong. ``judge`` answers the stub's ``Non
 answered yet" and an answer of the wrong kind with "expected …, got …", so no checker repeats
 that preamble.
 
+A test run sets ``SEGLAB_STRICT_CHECKS=1`` (conftest.py): then a checker that finds a wrong
+answer in a notebook raises :class:`WrongAnswer` after printing its verdict, so a lesson whose
+solution fails its own checker fails its test. "Not answered yet" never raises, so the student
+edition still runs end to end.
+
 >>> judge(Exercise("Exercise 1 (a count)", "count the pet pixels"), "two", NUMBER, lambda n: None)
 ❌ Exercise 1 (a count): expected one number, got 'two'.
    Hint: count the pet pixels
@@ -14,7 +19,9 @@ Verdict(passed=False)
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeAlias
 
@@ -27,7 +34,9 @@ __all__ = [
     "SHAPE",
     "Kind",
     "Problem",
+    "STRICT_ENV",
     "Verdict",
+    "WrongAnswer",
     "judge",
     "not_answered",
     "numbers",
@@ -37,6 +46,16 @@ __all__ = [
 #: What a checker finds: None when the answer is right, else what is wrong, alone or with a
 #: hint of its own (``(problem, hint)``) that replaces the exercise's hint.
 Problem: TypeAlias = str | tuple[str, str] | None
+#: The environment variable that makes checkers in a notebook raise on a wrong answer.
+STRICT_ENV = "SEGLAB_STRICT_CHECKS"
+
+
+class WrongAnswer(AssertionError):
+    """A checker found a wrong answer in a notebook run with ``SEGLAB_STRICT_CHECKS=1``.
+
+    Raised by :func:`report` in a test run, where the lessons' solutions are the reference: a
+    wrong one is a bug in the lesson. Used by every checker of lessons 01 to 07.
+    """
 
 
 class Verdict:
@@ -76,6 +95,9 @@ def report(exercise: str, problem: str | None, hint: str) -> Verdict:
     Returns:
         The verdict, true when ``problem`` is None.
 
+    Raises:
+        WrongAnswer: ``problem`` is not None in a notebook run with ``SEGLAB_STRICT_CHECKS=1``.
+
     >>> report("Exercise 1 (pixel IoU)", None, "divide by the union")
     ✅ Exercise 1 (pixel IoU): correct.
     Verdict(passed=True)
@@ -84,7 +106,20 @@ def report(exercise: str, problem: str | None, hint: str) -> Verdict:
         print(f"✅ {exercise}: correct.")
         return Verdict(True)
     print(f"❌ {exercise}: {problem}\n   Hint: {hint}")
+    if _is_strict():
+        raise WrongAnswer(f"{exercise}: {problem} (a solution must pass its own checker)")
     return Verdict(False)
+
+
+def _is_strict() -> bool:
+    """Whether a wrong answer raises: ``SEGLAB_STRICT_CHECKS=1`` and the code runs in a notebook.
+
+    Only notebooks (an IPython kernel) raise, so doctests and unit tests of the checkers,
+    which print wrong answers' verdicts on purpose, run the same under a test run.
+    """
+    ipython = sys.modules.get("IPython")
+    in_notebook = ipython is not None and ipython.get_ipython() is not None
+    return in_notebook and os.environ.get(STRICT_ENV) == "1"
 
 
 def not_answered(exercise: str, hint: str) -> Verdict:
