@@ -15,7 +15,10 @@ CHECKERS = sorted(name for name in checks.__all__ if name.startswith("check_"))
 
 #: The other arguments of the checkers that read them before the answer (as the lesson passes
 #: them); every other checker gets None for each of its other required arguments.
-OTHER_ARGUMENTS = {"check_precision": ([[8, 1], [2, 9]],)}
+OTHER_ARGUMENTS = {
+    "check_dataset_iou": ([[[0, 1]], [[1, 1]]], [[[0, 1]], [[1, 2]]]),  # lesson 02
+    "check_precision": ([[8, 1], [2, 9]],),  # lesson 06
+}
 
 
 @pytest.mark.parametrize("name", CHECKERS)
