@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
-from labutils import evaluation, metrics
+from labutils import metrics
 from labutils.checks.verdict import (
     FUNCTION,
     Exercise,
@@ -149,6 +148,7 @@ def check_full_size(predict_fn: Callable[[Any, int, int], Any] | None) -> Verdic
         True when it matches :func:`labutils.evaluation.predict_full_size` on two sizes;
         enlarging the labels instead of the probabilities is named. Errors are reported.
 
+    >>> from labutils import evaluation
     >>> check_full_size(evaluation.predict_full_size)
     ✅ Exercise 1 (predictions at full size): correct.
     Verdict(passed=True)
@@ -158,6 +158,10 @@ def check_full_size(predict_fn: Callable[[Any, int, int], Any] | None) -> Verdic
 
 def _full_size_problem(predict_fn: Callable[[Any, int, int], Any]) -> Problem:
     """Run the student's function on every case; say what is wrong, or return None."""
+    import tensorflow as tf  # here, not on top: importing the checkers must not load TensorFlow
+
+    from labutils import evaluation
+
     for description, probs, height, width in _FULL_SIZE_CASES:
         probs = probs.astype(np.float32)
         try:
