@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import minutes, verdict
+from benchmarks.report import cpu_features_text, minutes, stages_text, verdict
 
 __all__ = ["BEGIN", "END", "RESULTS", "performance_block", "with_block"]
 
@@ -54,8 +54,8 @@ def _header(results: dict, name: str) -> str:
     recipe = results["runs"][name][0]["recipe"]
     side, dtype = recipe["model"]["image_size"], recipe["dtype_policy"].removeprefix("mixed_")
     if name == "recommended":
-        start = recipe.get("start_size")
-        first = f", {start}² for the first {_percent(recipe['start_fraction'])}" if start else ""
+        stages = stages_text(recipe)
+        first = f", {stages} of the time" if stages else ""
         bn = ", BN" if recipe["model"].get("batch_norm") else ""
         return f"the lab's configuration ({side}²{first}{bn}, {dtype})"
     if _width(results, name) == 1:
@@ -143,7 +143,7 @@ def _context(results: dict, names: list[str]) -> str:
     m, q = results["machine"], results["time_to_quality"]
     images = results["runs"]["recommended"][0]["images"]
     cpu = m["cpu"].replace("(R)", "").replace("(TM)", "").removesuffix(" Processor")
-    bf16 = " and bfloat16 units" if m["cpu_bf16"] else ""
+    bf16 = cpu_features_text(m)
     gpu = ", ".join(m["gpus"]) or "no GPU"
     photos = results["data_source"].split(": ", 1)[-1].split(" (")[0]
     peaks = sorted(p["float32"]["gflops"]["median"] for p in results["peak"].values())

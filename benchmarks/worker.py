@@ -140,7 +140,7 @@ def _train_recommended(
     val_arrays = pipeline.load_arrays(settings["val_split"], source, size)
     model, report = training.train_unet(config, train_arrays, val_arrays, callbacks=[recorder])
     recipe = {**asdict(config), "dtype_policy": report["dtype_policy"],
-              "start_size": training.start_size(config)}  # fmt: skip
+              "stage_sides": training.stage_sides(config)}  # fmt: skip
     train_ds = pipeline.dataset_from_arrays(
         *train_arrays, config.batch_size, config.augment, shuffle=True
     )
