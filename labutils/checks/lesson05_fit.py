@@ -81,7 +81,7 @@ def _compile_problem(fn: Callable[..., Any]) -> Problem:
         return (f"Adam's learning rate is {float(model.optimizer.learning_rate):g}, not the "
                 f"learning_rate argument ({_LR:g}).")  # fmt: skip
     y_true, y_pred = _cases()["random probabilities"]
-    loss = float(keras.losses.get(model.loss)(tf.constant(y_true), tf.constant(y_pred)))
+    loss = float(np.mean(keras.losses.get(model.loss)(tf.constant(y_true), tf.constant(y_pred))))
     if not np.isclose(loss, float(ce_dice_loss(y_true, y_pred)), rtol=1e-4):
         return "the loss is not cross-entropy + Dice (your ce_dice from Exercise 2)."
     return _metric_problem(model.get_compile_config().get("metrics"))
