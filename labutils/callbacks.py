@@ -58,7 +58,8 @@ class TimeBudget(keras.callbacks.Callback):
     Progress is the larger of (elapsed time / ``minutes``) and (steps done / ``total_steps``),
     so whichever limit comes first ends training with the learning rate decayed to ~0.
     After ``fit``, ``epochs_done``, ``steps_done`` and ``seconds`` say what was afforded;
-    ``learning_rate`` is the last rate set (also logged per epoch as ``learning_rate``).
+    ``learning_rate`` is the last rate set (also logged per epoch as ``learning_rate``), and
+    ``train_seconds`` logs each epoch's training time, its validation pass left out.
 
     Args:
         peak_lr: peak learning rate (see :func:`cosine_learning_rate`).
@@ -79,7 +80,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.peak_lr, self.total_steps, self.warmup = peak_lr, max(total_steps, 1), warmup
         self.budget_s = None if minutes is None else 60.0 * minutes
         self.steps_done, self.epochs_done, self.seconds, self.learning_rate = 0, 0.0, 0.0, 0.0
-        self._start = self._epoch_steps = 0
+        self._start = self._epoch_steps = self._epoch_start = self._last_step = 0.0
 
     def progress(self) -> float:
         """Fraction of the schedule done, in [0, 1]."""
@@ -93,6 +94,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_steps = 0
+        self._epoch_start = self._last_step = time.perf_counter()
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self.learning_rate = cosine_learning_rate(self.progress(), self.peak_lr, self.warmup)
@@ -101,6 +103,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.steps_done += 1
         self._epoch_steps += 1
+        self._last_step = time.perf_counter()
         if self.progress() >= 1.0:
             self.model.stop_training = True
 
@@ -110,6 +113,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.seconds = time.perf_counter() - self._start
         if logs is not None:
             logs["learning_rate"] = self.learning_rate
+            logs["train_seconds"] = self._last_step - self._epoch_start
 
 
 class ProgressiveResize(keras.callbacks.Callback):
@@ -131,8 +135,8 @@ class ProgressiveResize(keras.callbacks.Callback):
         sides: the sides of the images of each stage (multiples of ``2**depth``).
         until: the fraction of the schedule at which each stage ends, increasing.
         xla_when_small: compile the training step with XLA during the small stages only
-            (Keras's ``jit_compile``, switched at the epoch where the side changes): on a
-            2-core AVX2 CPU XLA was faster at 64² and 96² but slower at 128².
+            (switched at the epoch where the side changes; the benchmark's lever table
+            measures it).
 
     Raises:
         ValueError: ``sides`` and ``until`` of different lengths, or ``until`` not

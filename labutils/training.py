@@ -58,8 +58,10 @@ class TrainConfig:
         stages: the small-image stages before full size (``callbacks.ProgressiveResize``):
             ``(scale, until)`` pairs, each training images of ``scale`` × the full side until
             ``until`` of the schedule is done; ``()`` trains at full size throughout.
-        jit_compile: compile the training step with XLA (``"auto"``: see
-            :func:`choose_jit`).
+        jit_compile: compile the training step with XLA: ``True`` always, ``"small"`` during
+            the small-image stages only; validation stays a TensorFlow graph. Off by default:
+            on a 2-core AVX2 CPU in float32, XLA for the small stages bought fewer images per
+            minute than the graph, its compile time included (benchmarks/README.md, levers).
         loss: ``"ce+dice"`` (cross-entropy + soft Dice) or ``"ce"`` (cross-entropy only).
         augment: random flips and zooms of training batches.
         precision: ``"auto"`` or a dtype policy (see ``precision.choose_dtype_policy``).
@@ -74,12 +76,12 @@ class TrainConfig:
 
     model: dict[str, Any] = field(default_factory=recommended_config)
     batch_size: int = 16
-    learning_rate: float = 2e-3
+    learning_rate: float = 4e-3
     epochs: int = 300
     time_budget_min: float | None = 13.0
     warmup: float = 0.03
-    stages: tuple[tuple[float, float], ...] = ((0.5, 0.3),)
-    jit_compile: bool | str = "auto"
+    stages: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.75, 0.8))
+    jit_compile: bool | str = False
     loss: str = "ce+dice"
     augment: bool = True
     precision: str = "auto"
@@ -171,9 +173,9 @@ def check_config(config: TrainConfig) -> None:
             f"batch_size and epochs must be at least 1 and learning_rate positive; got "
             f"{config.batch_size}, {config.epochs} and {config.learning_rate}."
         )
-    if config.loss not in ("ce+dice", "ce") or config.jit_compile not in (True, False, "auto"):
+    if config.loss not in ("ce+dice", "ce") or config.jit_compile not in (True, False, "small"):
         raise ValueError(
-            f"loss must be 'ce+dice' or 'ce' and jit_compile True, False or 'auto'; got "
+            f"loss must be 'ce+dice' or 'ce', and jit_compile True, False or 'small'; got "
             f"{config.loss!r} and {config.jit_compile!r}."
         )
     stage_sides(config)
@@ -256,23 +258,6 @@ def _batches(
     return data
 
 
-def choose_jit(config: TrainConfig, policy: str) -> str:
-    """Where the training step runs under XLA: ``"always"``, ``"small"`` stages or ``"never"``.
-
-    Used by :func:`train_unet`. ``jit_compile=True`` or ``False`` decide; ``"auto"`` gives
-    ``"small"`` on a CPU training in float32 (measured on a 2-core AVX2 CPU, batch 16: XLA
-    +35 % images/s at 64², +12 % at 96², −30 % at 128²; see benchmarks/README.md) and
-    ``"never"`` elsewhere (bfloat16 CPUs and GPUs were not measured).
-
-    >>> choose_jit(TrainConfig(jit_compile=True), "float32"), choose_jit(TrainConfig(), "mixed_bfloat16")
-    ('always', 'never')
-    """
-    if config.jit_compile != "auto":
-        return "always" if config.jit_compile else "never"
-    on_cpu = not tf.config.list_logical_devices("GPU")
-    return "small" if on_cpu and policy == "float32" and config.stages else "never"
-
-
 def _graph_validation(model: keras.Model) -> None:
     """Build the validation step as a TensorFlow graph, without XLA, whatever the training's.
 
@@ -326,21 +311,20 @@ def train_unet(
 
     Raises:
         ValueError: bad arrays (see ``pipeline.dataset_from_arrays``), a dataset of unknown
-            length, weights in ``resume_from`` that do not fit the model, or a bad
-            ``start_scale`` or ``start_fraction`` (see :func:`start_size`).
+            length, weights in ``resume_from`` that do not fit the model, or bad ``stages``
+            (see :func:`stage_sides`).
     """
     sides, until = stage_sides(config)
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or _pick_strategy()
     batch_size = config.batch_size * strategy.num_replicas_in_sync
     policy = choose_dtype_policy(config.precision)
-    xla = choose_jit(config, policy)
-    full_only = xla != "never"
-    train_ds = _batches(train_data, batch_size, config.augment, shuffle=True, full_only=full_only)
+    train_ds = _batches(train_data, batch_size, config.augment, shuffle=True,
+                        full_only=bool(config.jit_compile))  # fmt: skip
     val_ds = _batches(val_data, batch_size)
     with strategy.scope():
         model = build_unet(**config.model, dtype=policy)
-        compile_model(model, config.learning_rate, config.loss, jit_compile=xla == "always")
+        compile_model(model, config.learning_rate, config.loss, jit_compile=config.jit_compile is True)
         _graph_validation(model)
     resumed = resume_from is not None and resume_weights(model, resume_from)
     total_steps = int(train_ds.cardinality()) * config.epochs
@@ -350,7 +334,7 @@ def train_unet(
     [best] = make_callbacks(None, config.patience or config.epochs)
     schedule = [budget]
     if sides:  # only the training batches shrink: every epoch validates at full size
-        progressive = ProgressiveResize(budget, sides, until, xla_when_small=xla == "small")
+        progressive = ProgressiveResize(budget, sides, until, config.jit_compile == "small")
         schedule.append(progressive)
         train_ds = train_ds.map(progressive.resize, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
     with any_image_size(model):
@@ -369,6 +353,5 @@ def train_unet(
         "resumed": bool(resumed),
         "dtype_policy": policy,
         "replicas": strategy.num_replicas_in_sync,
-        "xla": xla,
     }
     return model, report
