@@ -84,6 +84,7 @@ def describe_machine() -> dict[str, Any]:
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "cpu_features": cpu_features(),  # bfloat16, avx512, avx2 (less ONEDNN_MAX_CPU_ISA's cap)
         "isa_cap": os.environ.get("ONEDNN_MAX_CPU_ISA"),  # set by benchmarks.run --as-avx2
+        "cpu_features_uncapped": cpu_features(capped=False),
         "memory_gib": round(pages / 2**30, 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "gpus": gpus,

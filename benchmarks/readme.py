@@ -144,6 +144,10 @@ def _context(results: dict, names: list[str]) -> str:
     images = results["runs"]["recommended"][0]["images"]
     cpu = m["cpu"].replace("(R)", "").replace("(TM)", "").removesuffix(" Processor")
     bf16 = cpu_features_text(m)
+    if m.get("isa_cap"):
+        real = cpu_features_text({"cpu_features": m["cpu_features_uncapped"]}).lstrip(", ")
+        bf16 += (f" as trained (TensorFlow's kernels capped at {m['isa_cap']} with "
+                 f"`--as-avx2`, as on most laptops; the CPU itself has {real})")  # fmt: skip
     gpu = ", ".join(m["gpus"]) or "no GPU"
     photos = results["data_source"].split(": ", 1)[-1].split(" (")[0]
     peaks = sorted(p["float32"]["gflops"]["median"] for p in results["peak"].values())

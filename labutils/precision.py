@@ -22,7 +22,7 @@ _POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 _FEATURE_FLAGS = {"bfloat16": {"avx512_bf16", "amx_bf16"}, "avx512": {"avx512f"}, "avx2": {"avx2"}}
 
 
-def cpu_features() -> dict[str, bool]:
+def cpu_features(capped: bool = True) -> dict[str, bool]:
     """Whether this CPU has bfloat16 units (AVX512-BF16 or AMX), AVX-512 and AVX2.
 
     The one place the course reads them: :func:`choose_dtype_policy` trains in
@@ -32,6 +32,9 @@ def cpu_features() -> dict[str, bool]:
     ``ONEDNN_MAX_CPU_ISA=AVX2`` makes an AVX-512 CPU with bfloat16 units train like an AVX2
     one (the benchmark's ``--as-avx2``).
 
+    Args:
+        capped: apply ``ONEDNN_MAX_CPU_ISA``'s cap (False: what the CPU itself has).
+
     >>> sorted(cpu_features())
     ['avx2', 'avx512', 'bfloat16']
     """
@@ -39,7 +42,7 @@ def cpu_features() -> dict[str, bool]:
     flags = set(cpuinfo.read_text().split()) if cpuinfo.is_file() else set()
     features = {name: bool(flags & wanted) for name, wanted in _FEATURE_FLAGS.items()}
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
-    if cap != "ALL":
+    if capped and cap != "ALL":
         features["bfloat16"] &= any(word in cap for word in ("BF16", "AMX", "AVX10"))
         features["avx512"] &= cap.startswith(("AVX512", "AVX10"))
         features["avx2"] &= not cap.startswith(("SSE", "AVX_", "DEFAULT")) and cap != "AVX"
