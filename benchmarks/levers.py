@@ -99,11 +99,16 @@ def lever_table(results: dict[str, Any]) -> str:
             rows.append(f"| {LEVERS[name][0]} | {run['images_per_s']:.1f} | "
                         f"{run['best_val_miou']:.3f} (epoch {run['best_epoch']}) | "
                         f"{run['epochs']:.1f} | {load} |")  # fmt: skip
-    minutes = {run["minutes"] for run in results["runs"].values()}
+    minutes = "/".join(f"{m:g}" for m in sorted({run["minutes"] for run in results["runs"].values()}))
+    cap = machine.get("isa_cap")
+    real = cpu_features_text({"cpu_features": machine.get("cpu_features_uncapped", {})})
+    capped = (f" as trained (TensorFlow's kernels capped at {cap} with ONEDNN_MAX_CPU_ISA; the "
+              f"CPU itself has{real.replace(', no ', ', but no ').lstrip(',')})" if cap else "")  # fmt: skip
     head = (
-        f"Each step trained once (seed 42) for {'/'.join(f'{m:g}' for m in sorted(minutes))} "
-        f"minutes on {machine['cpu']}{cpu_features_text(machine)}; one run each, so "
-        "differences of a few hundredths are within the noise of one seed."
+        f"Each row trained once (seed 42) for {minutes} minutes on {results['date']}: "
+        f"{machine['cpu']} with {machine['cores']} cores{cpu_features_text(machine)}{capped}, "
+        "shared with other jobs (the load averages say how busy). One run each: differences "
+        "of a hundredth or two are within the noise of one seed and one load."
     )
     return "\n".join([head, "", *rows])
 

@@ -25,6 +25,8 @@ _FEATURE_FLAGS = {"bfloat16": {"avx512_bf16", "amx_bf16"}, "avx512": {"avx512f"}
 def cpu_features(capped: bool = True) -> dict[str, bool]:
     """Whether this CPU has bfloat16 units (AVX512-BF16 or AMX), AVX-512 and AVX2.
 
+    Used in lesson 05, §5 "Compile: optimizer, loss, metrics", which prints them.
+
     The one place the course reads them: :func:`choose_dtype_policy` trains in
     ``mixed_bfloat16`` where ``bfloat16`` is true, and the benchmark records all three.
     Read from ``/proc/cpuinfo`` (all false where there is none, e.g. on macOS), less what

@@ -259,3 +259,33 @@ def test_readme_block_follows_the_results_and_write_replaces_only_it(tmp_path):
     assert page.read_text() == f"# Lab\n\n{block}\n\nAfter.\n"
     page.write_text("# Lab without markers\n")
     assert readme.main(args) == 1
+
+
+def test_lever_table_in_benchmarks_readme_is_generated_from_levers_json():
+    from benchmarks import levers
+
+    results = json.loads((ROOT / "benchmarks" / "levers.json").read_text(encoding="utf-8"))
+    table = levers.lever_table(results)
+    assert table in (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8"), (
+        "benchmarks/README.md's lever table differs from benchmarks/levers.json: run "
+        "`python -m benchmarks.levers --write-readme`"
+    )
+    assert all(0 < run["best_val_miou"] < 1 for run in results["runs"].values())
+
+
+def test_each_lever_changes_the_previous_recipe_into_a_valid_config():
+    from benchmarks import levers
+    from labutils import training
+
+    for name in levers.LEVERS:
+        settings = levers._settings(name)
+        model = {**training.TrainConfig().model, **settings.pop("model")}
+        settings["stages"] = tuple(tuple(stage) for stage in settings["stages"])
+        training.check_config(training.TrainConfig(model=model, **settings))
+    assert levers._settings("previous")["stages"] == [[0.5, 0.3]]
+    recipe, config = levers._settings("recipe"), training.TrainConfig()  # the row is the default
+    assert recipe["stages"] == [list(stage) for stage in config.stages]
+    assert (recipe["learning_rate"], recipe["batch_size"], recipe["jit_compile"]) == (
+        config.learning_rate, config.batch_size, config.jit_compile)  # fmt: skip
+    with pytest.raises(ValueError, match="lever must be one of"):
+        levers._settings("faster")
