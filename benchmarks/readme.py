@@ -68,6 +68,14 @@ def _against(results: dict, name: str) -> str:
     return "the exact U-Net" if width == 1 else f"the {_fraction(width)}-width one"
 
 
+def _judge(results: dict, value: float | None, goal: float, at_most: bool) -> str:
+    """``verdict``'s met / missed, saying on how many runs it rests ("in one run")."""
+    said, runs = verdict(value, goal, at_most), results["settings"].get("repeats", 1)
+    if said == "not measurable":
+        return said
+    return f"{said} in one run" if runs == 1 else f"{said} (median of {runs} runs)"
+
+
 def _goal(text: str, judged: list[tuple[str, str, str]]) -> str:
     """``text: met (a, b)`` when every verdict agrees, else each with what it was against."""
     verdicts = {v for v, _, _ in judged}
@@ -82,13 +90,13 @@ def _quality_rows(results: dict, names: list[str]) -> list[list[str]]:
     best = [f"{configs[n]['best_miou']:.3f} ({configs[n]['epochs']:g} epochs)" for n in names]
     test = [f"{configs[n]['test_miou']:.3f}" for n in names]
     best[-1], test[-1] = f"**{best[-1].replace(' ', '** ', 1)}", f"**{test[-1]}**"
-    gaps = [(verdict(o["miou_gap"], goals["miou_gap"], at_most=False), f"{o['miou_gap']:+.2f}",
+    gaps = [(_judge(results, o["miou_gap"], goals["miou_gap"], at_most=False), f"{o['miou_gap']:+.2f}",
              _against(results, n)) for n, o in originals.items()]  # fmt: skip
     reach = [f"{minutes(o['seconds_to_target'])} (to {o['target_miou']:.3f})"
              for o in originals.values()]  # fmt: skip
     ours = ", ".join(f"{minutes(o['recommended_seconds_to_target'])} (to {o['target_miou']:.3f})"
                      for o in originals.values())  # fmt: skip
-    ratios = [(verdict(o["time_ratio"], goals["time_ratio"], at_most=True),
+    ratios = [(_judge(results, o["time_ratio"], goals["time_ratio"], at_most=True),
                "not reached" if o["time_ratio"] is None else f"{o['time_ratio']:.2f}×",
                _against(results, n)) for n, o in originals.items()]  # fmt: skip
     time_goal = f"≤ {_fraction(goals['time_ratio'])} of the original's time"
@@ -128,13 +136,13 @@ def _machine_rows(results: dict, names: list[str]) -> list[list[str]]:
     memory_goal = goals["memory_mib"]
     return [
         ["training throughput", *speeds, f"≥ {_percent(goals['fraction_of_peak'])} of peak: "
-         + verdict(fraction, goals["fraction_of_peak"], at_most=False)],
+         + _judge(results, fraction, goals["fraction_of_peak"], at_most=False)],
         ["input pipeline vs training", *[""] * (len(names) - 1), routes,
          f"≥ {goals['pipeline_ratio']:g}×: "
-         + verdict(min(arrays, files), goals["pipeline_ratio"], at_most=False)],
+         + _judge(results, min(arrays, files), goals["pipeline_ratio"], at_most=False)],
         ["peak memory of training", *[f"{peaks[n]:,.0f} MiB" for n in names],
          f"≤ {memory_goal / 1024:g} GiB: "
-         + verdict(peaks["recommended"], memory_goal, at_most=True)],
+         + _judge(results, peaks["recommended"], memory_goal, at_most=True)],
     ]  # fmt: skip
 
 

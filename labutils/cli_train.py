@@ -172,6 +172,7 @@ def _run_train(args: argparse.Namespace) -> None:
 
     config = _train_config(args)
     training.check_config(config)
+    _print_choices(config)
     source = data.find_source(args.data, verbose=False)
     print(f"Data source: {source.description}", file=sys.stderr)
     splits = {"train": args.train_split, "validation": args.val_split}
@@ -213,6 +214,19 @@ def _run_train(args: argparse.Namespace) -> None:
         **report,
     }
     _write_report(report, args.out.with_suffix(".json"), start)
+
+
+def _print_choices(config: TrainConfig) -> None:
+    """Say on stderr what the recipe chose for this machine: the arithmetic and the sides."""
+    from labutils import precision, training
+
+    features = ", ".join(f"{'' if has else 'no '}{name}" for name, has in precision.cpu_features().items())
+    sides, until = training.stage_sides(config)
+    stages = "".join(f"{side}² to {end:.0%}, " for side, end in zip(sides, until))
+    print(f"Computing in {precision.choose_dtype_policy(config.precision)} (CPU: {features}); "
+          f"training at {stages}then "
+          f"{config.model['image_size']}²; XLA {'on' if config.jit_compile else 'off'}.",
+          file=sys.stderr)  # fmt: skip
 
 
 def _check_splits(named: dict[str, str], source: object) -> None:

@@ -249,7 +249,8 @@ def test_readme_block_follows_the_results_and_write_replaces_only_it(tmp_path):
     results["date"] = "2027-01-31"
     block = readme.performance_block(results)
     words = " ".join(block.split())  # the prose is wrapped at 100 characters
-    assert "≥ +0.10: missed (+0.05) against the exact U-Net, met (+0.11) against" in words
+    assert ("≥ +0.10: missed in one run (+0.05) against the exact U-Net, met in one run (+0.11) "
+            "against") in words  # fmt: skip
     assert "The machine was quiet (load average 0.2" in words and "run on 2027-01-31" in words
     (tmp_path / "results.json").write_text(json.dumps(results))
     page = tmp_path / "README.md"
