@@ -55,7 +55,7 @@ def _machine(results: dict) -> str:
     gpu = ", ".join(m["gpus"]) if m["gpus"] else "no GPU"
     tf32 = " (float32 matmuls run as TF32)" if m["tf32_matmuls"] else ""
     peaks = "; ".join(
-        f"{name} " + " / ".join(f"{p[d]['gflops']['median']:,.0f}" for d in ("float32", "bfloat16"))
+        f"{name} " + " / ".join(f"{p[d]['gflops']['median']:,.0f} {d}" for d in p)
         for name, p in results["peak"].items()
     )
     first = next(iter(results["peak"].values()))["float32"]
@@ -67,7 +67,7 @@ def _machine(results: dict) -> str:
         f"{'yes' if m['cpu_features']['avx2'] else 'no'}); load average {m['load_average_1min']} at start\n"
         f"Software: Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}\n"
         f"Data: {results['data_source'].split('. ')[0]}{' (--quick)' if s['quick'] else ''}\n"
-        f"Peak float32 / bfloat16 GFLOP/s (median of {first['gflops']['repeats']} samples of "
+        f"Peak GFLOP/s (median of {first['gflops']['repeats']} samples of "
         f"{first['size']}² tf.linalg.matmul, in each training process just before its "
         f"throughput): {peaks}"
     )

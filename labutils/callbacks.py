@@ -1,6 +1,6 @@
 """The callbacks of lesson 05's ``fit``: the time budget, small images first, watch, stop, keep.
 
-:class:`TimeBudget` and :class:`ProgressiveResize` are the schedule (lesson 05, §5);
+:class:`TimeBudget` and :class:`ProgressiveResize` are the schedule (lesson 05, §8);
 :class:`DisplayCallback` and :func:`make_callbacks` watch the model, stop early and keep the
 best weights (lesson 05, §6). ``training.train_unet`` uses them all.
 """
@@ -30,7 +30,7 @@ __all__ = [
 def cosine_learning_rate(progress: float, peak: float, warmup: float = 0.03) -> float:
     """Learning rate at ``progress`` ∈ [0, 1] of training: linear warm-up, then cosine to 0.
 
-    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)".
+    Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)".
 
     Args:
         progress: fraction of the schedule done (of the time budget or of the steps).
@@ -52,7 +52,7 @@ def cosine_learning_rate(progress: float, peak: float, warmup: float = 0.03) -> 
 class TimeBudget(keras.callbacks.Callback):
     """Set the learning rate from the elapsed fraction of a budget and stop when it is spent.
 
-    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)". Used
+    Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)". Used
     in lesson 08, §3 "Phase 1: the encoder frozen".
 
     Progress is the larger of (elapsed time / ``minutes``) and (steps done / ``total_steps``),
@@ -119,7 +119,7 @@ class TimeBudget(keras.callbacks.Callback):
 class ProgressiveResize(keras.callbacks.Callback):
     """Train on smaller images for the first parts of the schedule, then at full size.
 
-    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)".
+    Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)".
 
     Half the side is a quarter of the pixels, so early epochs, which learn coarse shapes, run
     faster; the later ones learn the detail at full size ("progressive resizing").

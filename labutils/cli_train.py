@@ -100,7 +100,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train``; it sets ``func``, the function that runs it.
 
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)" (the
+    Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)" (the
     recipe that ``python -m labutils train`` runs).
 
     Args:

@@ -78,7 +78,7 @@ def compile_model(
 ) -> keras.Model:
     """Compile with Adam, the chosen loss, pixel accuracy and mean IoU (``"miou"``).
 
-    Taught in lesson 05, §4 "Loss, metrics and optimizer". Used in lesson 08, §3 "Phase 1:
+    Taught in lesson 05, §5 "Compile: optimizer, loss, metrics". Used in lesson 08, §3 "Phase 1:
     the encoder frozen".
 
     A model with ``mixed_float16`` layers gets Adam wrapped in Keras's

@@ -54,8 +54,8 @@ def cpu_features(capped: bool = True) -> dict[str, bool]:
 def choose_dtype_policy(precision: str = "auto") -> str:
     """Pick the Keras dtype policy for training.
 
-    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)"; used
-    in lesson 05, §4 "Loss, metrics and optimizer" and lesson 08, §1 "An encoder that has
+    Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)"; used
+    in lesson 05, §5 "Compile: optimizer, loss, metrics" and lesson 08, §1 "An encoder that has
     already seen the world".
 
     ``"auto"`` gives, on a CUDA GPU, ``"mixed_float16"`` when every GPU has compute

@@ -33,7 +33,7 @@ GPU_TIME_BUDGET_MIN = 60.0
 class TrainConfig:
     """The lab's recommended CPU recipe (``python -m labutils train`` exposes most fields).
 
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)"; in
+    Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)"; in
     lesson 06, §1 "The model, and the photos that chose it"; in lesson 07, §3 "Boxes from
     the segmentation model"; and in lesson 08, §5 "The same minutes for lesson 05's U-Net".
     What it reaches is measured by ``python -m benchmarks.run``, not stated here.
@@ -115,7 +115,7 @@ class TrainConfig:
 def stage_sides(config: TrainConfig) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """The sides and ends of the small-image stages under ``config``, for ProgressiveResize.
 
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)", and by
+    Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)", and by
     ``training.train_unet`` for ``callbacks.ProgressiveResize``.
 
     Each ``scale`` × the model's side is rounded down to a multiple of ``2**depth`` so that the

@@ -44,7 +44,7 @@ _Arrays = tuple[np.ndarray, np.ndarray]  # images (N, S, S, 3) and masks (N, S, 
 def resume_weights(model: keras.Model, path: str | Path) -> bool:
     """Load saved weights into ``model`` if the file exists, to continue an earlier run.
 
-    Taught in lesson 05, §10 "Checkpoints, resuming and saving"; used in lesson 05, §6
+    Taught in lesson 05, §13 "Checkpoints, resuming and saving"; used in lesson 05, §6
     "Callbacks: watch, stop, keep the best".
 
     Args:

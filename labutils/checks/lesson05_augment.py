@@ -103,7 +103,7 @@ def _fit_problem(fn: Callable[..., Any]) -> Problem:
 def check_fit(answer: Any) -> Verdict:
     """Check the student's ``fit_unet(model, train_ds, val_ds, epochs, callbacks)``.
 
-    Exercise of lesson 05, §8 "Training".
+    Exercise of lesson 05, §9 "Training".
 
     Args:
         answer: a function that fits ``model`` and returns the History.
