@@ -243,14 +243,13 @@ def test_readme_block_follows_the_results_and_write_replaces_only_it(tmp_path):
     from benchmarks import readme
 
     results = json.loads(readme.RESULTS.read_text(encoding="utf-8"))
-    results["time_to_quality"]["originals"]["original x1"]["miou_gap"] = 0.05
-    results["time_to_quality"]["originals"]["original x0.25"]["miou_gap"] = 0.11
+    for original in results["time_to_quality"]["originals"].values():
+        original["miou_gap"] = 0.05
     results["machine"]["load_average_1min"] = 0.2
     results["date"] = "2027-01-31"
     block = readme.performance_block(results)
     words = " ".join(block.split())  # the prose is wrapped at 100 characters
-    assert ("≥ +0.10: missed in one run (+0.05) against the exact U-Net, met in one run (+0.11) "
-            "against") in words  # fmt: skip
+    assert "≥ +0.10: missed in one run (+0.05" in words  # one run: it says so
     assert "The machine was quiet (load average 0.2" in words and "run on 2027-01-31" in words
     (tmp_path / "results.json").write_text(json.dumps(results))
     page = tmp_path / "README.md"
