@@ -64,7 +64,8 @@ def _machine(results: dict) -> str:
         f"{m['memory_gib']} GiB, {gpu}{tf32}; CPU bfloat16 units: "
         f"{'yes' if m['cpu_features']['bfloat16'] else 'no'} (AVX-512 "
         f"{'yes' if m['cpu_features']['avx512'] else 'no'}, AVX2 "
-        f"{'yes' if m['cpu_features']['avx2'] else 'no'}); load average {m['load_average_1min']} at start\n"
+        f"{'yes' if m['cpu_features']['avx2'] else 'no'}); "
+        f"load average {m['load_average_1min']} at start\n"
         f"Software: Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}\n"
         f"Data: {results['data_source'].split('. ')[0]}{' (--quick)' if s['quick'] else ''}\n"
         f"Peak GFLOP/s (median of {first['gflops']['repeats']} samples of "
@@ -92,7 +93,9 @@ def stages_text(recipe: dict) -> str:
     '64² to 50 %, 96² to 80 %'
     """
     sides, until = recipe.get("stage_sides") or ([], [])
-    return ", ".join(f"{side}² to {end:.0%}".replace("%", " %") for side, end in zip(sides, until))
+    return ", ".join(
+        f"{side}² to {end:.0%}".replace("%", " %") for side, end in zip(sides, until, strict=True)
+    )
 
 
 def cpu_features_text(machine: dict) -> str:

@@ -111,9 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=42)
     add("--json", type=Path, default=ROOT / "_build" / "benchmarks.json", help="JSON output")
     add("--ci-suite", action="store_true", help="also time the whole pytest suite (long)")
-    add("--as-avx2", action="store_true",
+    add(
+        "--as-avx2",
+        action="store_true",
         help="train as a CPU with AVX2 and no bfloat16 units would (most laptops): caps "
-             "TensorFlow's oneDNN kernels and XLA at AVX2 (ONEDNN_MAX_CPU_ISA, XLA_FLAGS)")
+        "TensorFlow's oneDNN kernels and XLA at AVX2 (ONEDNN_MAX_CPU_ISA, XLA_FLAGS)",
+    )
     return parser
 
 

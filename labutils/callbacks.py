@@ -158,7 +158,11 @@ class ProgressiveResize(keras.callbacks.Callback):
     ) -> None:
         super().__init__()
         ends = [0.0, *until]
-        if len(sides) != len(until) or any(b <= a for a, b in zip(ends, ends[1:])) or ends[-1] > 1:
+        if (
+            len(sides) != len(until)
+            or any(b <= a for a, b in zip(ends, ends[1:], strict=False))
+            or ends[-1] > 1
+        ):
             raise ValueError(
                 f"ProgressiveResize needs one end per side and increasing ends in (0, 1]; got "
                 f"sides {tuple(sides)} and until {tuple(until)}."
@@ -169,7 +173,7 @@ class ProgressiveResize(keras.callbacks.Callback):
 
     def _side_at(self, progress: float) -> int:
         """The stage's side at ``progress``, or 0 for full size."""
-        return next((s for s, end in zip(self.sides, self.until) if progress < end), 0)
+        return next((s for s, end in zip(self.sides, self.until, strict=True) if progress < end), 0)
 
     def resize(self, images: tf.Tensor, masks: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Shrink a batch (images by area averaging, masks by nearest label) while small."""

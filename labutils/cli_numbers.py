@@ -48,7 +48,7 @@ def stages(text: str) -> tuple[tuple[float, float], ...]:
         pairs = ((),)
     ends = [0.0] + [pair[-1] for pair in pairs if pair]
     if any(len(pair) != 2 or not 0 < pair[0] <= 1 for pair in pairs) or any(
-        not a < b <= 1 for a, b in zip(ends, ends[1:])
+        not a < b <= 1 for a, b in zip(ends, ends[1:], strict=False)
     ):
         raise argparse.ArgumentTypeError(
             f"expected SCALE:UNTIL pairs such as 0.5:0.6,0.75:0.85 (scales in (0, 1], ends "

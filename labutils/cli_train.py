@@ -71,8 +71,11 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
         help="minutes for the whole command, 0 for no limit (default {budget:g} on a CPU, "
              "{gpu_budget:g} on a GPU, where epochs are cheap): training stops in time to save "
              "and score the model")  # fmt: skip
-    add("--batch-size", type=positive_int,
-        help="images per step (default {batch_size}, {gpu_batch_size} on a GPU)")
+    add(
+        "--batch-size",
+        type=positive_int,
+        help="images per step (default {batch_size}, {gpu_batch_size} on a GPU)",
+    )
     add("--lr", type=positive_float, help="peak learning rate (default {learning_rate:g})")
     add("--base-filters", type=positive_int, help="first block's filters (default {base_filters})")
     add("--depth", type=positive_int, help="number of down-samplings (default {depth})")
@@ -220,9 +223,11 @@ def _print_choices(config: TrainConfig) -> None:
     """Say on stderr what the recipe chose for this machine: the arithmetic and the sides."""
     from labutils import precision, training
 
-    features = ", ".join(f"{'' if has else 'no '}{name}" for name, has in precision.cpu_features().items())
+    features = ", ".join(
+        f"{'' if has else 'no '}{name}" for name, has in precision.cpu_features().items()
+    )
     sides, until = training.stage_sides(config)
-    stages = "".join(f"{side}² to {end:.0%}, " for side, end in zip(sides, until))
+    stages = "".join(f"{side}² to {end:.0%}, " for side, end in zip(sides, until, strict=True))
     print(f"Computing in {precision.choose_dtype_policy(config.precision)} (CPU: {features}); "
           f"training at {stages}then "
           f"{config.model['image_size']}²; XLA {'on' if config.jit_compile else 'off'}.",

@@ -28,7 +28,6 @@ GPU_BATCH_SIZE = 64
 GPU_TIME_BUDGET_MIN = 60.0
 
 
-
 @dataclass
 class TrainConfig:
     """The lab's recommended CPU recipe (``python -m labutils train`` exposes most fields).
@@ -135,9 +134,11 @@ def stage_sides(config: TrainConfig) -> tuple[tuple[int, ...], tuple[float, ...]
     """
     ends = [0.0] + [until for _, until in config.stages]
     scales = [scale for scale, _ in config.stages]
-    if not all(0.0 < scale <= 1.0 for scale in scales) or any(
-        b <= a for a, b in zip(ends, ends[1:])
-    ) or ends[-1] > 1.0:
+    if (
+        not all(0.0 < scale <= 1.0 for scale in scales)
+        or any(b <= a for a, b in zip(ends, ends[1:], strict=False))
+        or ends[-1] > 1.0
+    ):
         raise ValueError(
             f"stages must be (scale, until) pairs with scales in (0, 1] and ends increasing "
             f"within [0, 1]; got {config.stages}. Use stages=() to train at full size throughout."

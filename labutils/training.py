@@ -88,7 +88,10 @@ def _pick_strategy() -> tf.distribute.Strategy:
 
 
 def _batches(
-    data: _Arrays | tf.data.Dataset, batch_size: int, augment: bool = False, shuffle: bool = False,
+    data: _Arrays | tf.data.Dataset,
+    batch_size: int,
+    augment: bool = False,
+    shuffle: bool = False,
     full_only: bool = False,
 ) -> tf.data.Dataset:
     """Batches of arrays (see ``pipeline.dataset_from_arrays``), or a dataset of batches as is.
@@ -182,7 +185,9 @@ def train_unet(
     val_ds = _batches(val_data, batch_size)
     with strategy.scope():
         model = build_unet(**config.model, dtype=policy)
-        compile_model(model, config.learning_rate, config.loss, jit_compile=config.jit_compile is True)
+        compile_model(
+            model, config.learning_rate, config.loss, jit_compile=config.jit_compile is True
+        )
         _graph_validation(model)
     resumed = resume_from is not None and resume_weights(model, resume_from)
     total_steps = int(train_ds.cardinality()) * config.epochs

@@ -82,20 +82,28 @@ def compile_with(metrics=None, optimizer=None, loss=losses.ce_dice_loss):
     return compile_unet
 
 
+def compile_without_return(model, learning_rate):
+    model.compile("adam", "sparse_categorical_crossentropy")
+
+
+SPARSE_IOU = ["accuracy", keras.metrics.MeanIoU(num_classes=3)]
+UNNAMED_IOU = [keras.metrics.MeanIoU(3, sparse_y_pred=False)]
+
+
 @pytest.mark.parametrize(
     ("answer", "says"),
     [
         (compile_with(), "correct"),
-        (compile_with(metrics=["accuracy", keras.metrics.MeanIoU(num_classes=3)]), "sparse_y_pred=True"),
-        (compile_with(metrics=[keras.metrics.MeanIoU(3, sparse_y_pred=False)]), "'val_mean_io_u"),
+        (compile_with(metrics=SPARSE_IOU), "sparse_y_pred=True"),
+        (compile_with(metrics=UNNAMED_IOU), "'val_mean_io_u"),
         (compile_with(metrics=["accuracy"]), "no keras.metrics.MeanIoU"),
         (compile_with(optimizer="adam"), "learning rate is 0.001"),
         (compile_with(optimizer="sgd"), "SGD"),
         (compile_with(loss="sparse_categorical_crossentropy"), "not cross-entropy + Dice"),
-        (lambda model, learning_rate: model.compile("adam", "sparse_categorical_crossentropy"), "returned NoneType"),
+        (compile_without_return, "returned NoneType"),
         (None, "not answered yet"),
     ],
-)  # fmt: skip
+)
 def test_check_compile(answer, says, capsys):
     assert bool(checks.check_compile(answer)) == (says == "correct")
     assert says in capsys.readouterr().out
@@ -105,8 +113,13 @@ def callbacks_with(monitor="val_miou", mode="max", restore=True, best_only=True)
     def make_fit_callbacks(checkpoint_path, patience):
         stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience,
                                              restore_best_weights=restore)  # fmt: skip
-        save = keras.callbacks.ModelCheckpoint(checkpoint_path, monitor="val_miou", mode="max",
-                                               save_best_only=best_only, save_weights_only=True)
+        save = keras.callbacks.ModelCheckpoint(
+            checkpoint_path,
+            monitor="val_miou",
+            mode="max",
+            save_best_only=best_only,
+            save_weights_only=True,
+        )
         return [stop, save]
 
     return make_fit_callbacks
@@ -158,18 +171,27 @@ def test_check_augment_pair(answer, says, capsys):
     assert says in capsys.readouterr().out
 
 
+def fitting(validation="val", epochs=None, with_callbacks=True):
+    def fit_unet(model, train_ds, val_ds, e, c):
+        data = {"val": val_ds, "train": train_ds, "none": None}[validation]
+        return model.fit(train_ds, validation_data=data, epochs=epochs or e,
+                         callbacks=c if with_callbacks else None, verbose=0)  # fmt: skip
+
+    return fit_unet
+
+
 @pytest.mark.parametrize(
     ("answer", "says"),
     [
-        (lambda m, t, v, e, c: m.fit(t, validation_data=v, epochs=e, callbacks=c, verbose=0), "correct"),
-        (lambda m, t, v, e, c: m.fit(t, epochs=e, callbacks=c, verbose=0), "pass validation_data"),
-        (lambda m, t, v, e, c: m.fit(t, validation_data=t, epochs=e, callbacks=c, verbose=0), "other batches"),
-        (lambda m, t, v, e, c: m.fit(t, validation_data=v, epochs=3, callbacks=c, verbose=0), "trained 3 epochs"),
-        (lambda m, t, v, e, c: m.fit(t, validation_data=v, epochs=e, verbose=0), "trained 0 epochs"),
+        (fitting(), "correct"),
+        (fitting(validation="none"), "pass validation_data"),
+        (fitting(validation="train"), "other batches"),
+        (fitting(epochs=3), "trained 3 epochs"),
+        (fitting(with_callbacks=False), "trained 0 epochs"),
         (lambda m, t, v, e, c: m, "returned Functional"),
         (None, "not answered yet"),
     ],
-)  # fmt: skip
+)
 def test_check_fit(answer, says, capsys):
     assert bool(checks.check_fit(answer)) == (says == "correct")
     assert says in capsys.readouterr().out

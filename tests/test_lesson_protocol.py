@@ -78,8 +78,12 @@ def _test_scorings(notebook: Path) -> list[str]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-        if name in SCORING and any(_mentions_test(arg, tainted) for arg in (*node.args, *[k.value for k in node.keywords])):
+        name = (
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        )
+        if name in SCORING and any(
+            _mentions_test(arg, tainted) for arg in (*node.args, *[k.value for k in node.keywords])
+        ):
             found.append(ast.unparse(node))
     return found
 

@@ -43,8 +43,10 @@ def _augment_problem(fn: Callable[..., Any]) -> Problem:
             return ("the mask holds values that are no class (e.g. 0.5 or 1.5): it was resized "
                     "bilinearly; use method='nearest' for masks.")  # fmt: skip
         if np.mean(new_images.argmax(-1) == new_masks[..., 0]) < 0.9:
-            return ("image and mask no longer line up: the mask moved differently from the "
-                    "image. Draw the random flip and crop once and apply them to both.")
+            return (
+                "image and mask no longer line up: the mask moved differently from the "
+                "image. Draw the random flip and crop once and apply them to both."
+            )
         left = new_masks[:, -1, 0, 0]  # bottom-left pixel: 0 unless the image was flipped
         flipped += int(np.sum(left == 1))
         band = (new_masks[:, :, _SIDE // 2, 0] == 2).sum(axis=1)  # band rows at the middle

@@ -58,8 +58,10 @@ def _metric_problem(metrics: list[Any]) -> Problem:
         return ("MeanIoU has sparse_y_pred=True, so it reads the probabilities as class "
                 "indices; the model outputs probabilities: sparse_y_pred=False.")  # fmt: skip
     if config["name"] != "miou":
-        return (f"the MeanIoU is named {config['name']!r}, so the logs hold "
-                f"'val_{config['name']}' and nothing watching 'val_miou' finds it: name='miou'.")
+        return (
+            f"the MeanIoU is named {config['name']!r}, so the logs hold "
+            f"'val_{config['name']}' and nothing watching 'val_miou' finds it: name='miou'."
+        )
     return None
 
 
@@ -108,8 +110,11 @@ def _watch_problem(callback: Any, what: str) -> Problem:
     if monitor != "val_miou":
         why = {"val_accuracy": "the original lab's choice; accuracy rewards the large classes",
                "miou": "the *training* score; validation must choose",
-               "val_loss": "the loss, not the score the course reports"}.get(monitor, "")  # fmt: skip
-        return f"the {what} watches {monitor!r}" + (f" ({why})" if why else "") + "; watch 'val_miou'."
+               "val_loss": "the loss, not the score the course reports"}  # fmt: skip
+        why = why.get(monitor, "")
+        return (
+            f"the {what} watches {monitor!r}" + (f" ({why})" if why else "") + "; watch 'val_miou'."
+        )
     if callback.mode != "max":
         return f"the {what} has mode={callback.mode!r}; a higher mean IoU is better: mode='max'."
     return None

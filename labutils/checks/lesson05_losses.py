@@ -18,8 +18,7 @@ __all__ = ["check_ce_dice_loss", "check_soft_dice_loss"]
 
 _DICE = Exercise(
     "Exercise 1 (soft Dice loss)",
-    "one-hot the masks; per class, (2·Σ overlap + 1) / (Σ true + Σ probs + 1) over the whole "
-    "batch; return 1 − the mean over the classes.",
+    "one-hot the masks; per class (2·Σ y·p + 1) / (Σ y + Σ p + 1) over the batch; 1 − mean.",
 )
 _CE_DICE = Exercise(
     "Exercise 2 (cross-entropy + Dice)",
@@ -39,7 +38,10 @@ def _cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
         "random probabilities": (masks, probs),
         "an all-background batch": (background, probs),
         "a perfect prediction": (masks, one_hot[masks[..., 0]]),
-        "a perfect prediction of an all-background batch": (background, one_hot[background[..., 0]]),
+        "a perfect prediction of an all-background batch": (
+            background,
+            one_hot[background[..., 0]],
+        ),
     }
 
 
@@ -124,13 +126,17 @@ def check_soft_dice_loss(answer: Any) -> Verdict:
 
     >>> check_soft_dice_loss(lambda y_true, y_pred: 0.5)
     ❌ Exercise 1 (soft Dice loss): on random probabilities it gives 0.5000, expected 0.6487.
-       Hint: one-hot the masks; per class, (2·Σ overlap + 1) / (Σ true + Σ probs + 1) over the whole batch; return 1 − the mean over the classes.
+       Hint: one-hot the masks; per class (2·Σ y·p + 1) / (Σ y + Σ p + 1) over the batch; 1 − mean.
     Verdict(passed=False)
     """
     from labutils.losses import soft_dice_loss
 
-    return judge(_DICE, answer, FUNCTION,
-                 lambda fn: _loss_problem(fn, "soft_dice_loss", soft_dice_loss, _dice_mistakes))
+    return judge(
+        _DICE,
+        answer,
+        FUNCTION,
+        lambda fn: _loss_problem(fn, "soft_dice_loss", soft_dice_loss, _dice_mistakes),
+    )
 
 
 def check_ce_dice_loss(answer: Any) -> Verdict:
@@ -148,5 +154,9 @@ def check_ce_dice_loss(answer: Any) -> Verdict:
     """
     from labutils.losses import ce_dice_loss
 
-    return judge(_CE_DICE, answer, FUNCTION,
-                 lambda fn: _loss_problem(fn, "ce_dice", ce_dice_loss, _ce_dice_mistakes))
+    return judge(
+        _CE_DICE,
+        answer,
+        FUNCTION,
+        lambda fn: _loss_problem(fn, "ce_dice", ce_dice_loss, _ce_dice_mistakes),
+    )
