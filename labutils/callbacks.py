@@ -173,7 +173,8 @@ class ProgressiveResize(keras.callbacks.Callback):
 
     def _side_at(self, progress: float) -> int:
         """The stage's side at ``progress``, or 0 for full size."""
-        return next((s for s, end in zip(self.sides, self.until, strict=True) if progress < end), 0)
+        later = [i for i, end in enumerate(self.until) if progress < end]
+        return self.sides[later[0]] if later else 0  # no zip: autograph converts this class
 
     def resize(self, images: tf.Tensor, masks: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Shrink a batch (images by area averaging, masks by nearest label) while small."""
