@@ -207,7 +207,7 @@ def test_quick_run_writes_every_section_with_sane_values(tmp_path):
     for config in ("original x0.25", "recommended"):
         throughput = results["throughput"][config]
         assert throughput["images_per_s"] > 0 and throughput["gflops"] > 0
-        assert 0 < throughput["fraction_of_own_dtype_peak"] < 1.5
+        assert throughput["fraction_of_own_dtype_peak"] > 0  # of a 256² matmul: no bound
         assert results["peak"][config]["float32"]["gflops"]["repeats"] >= 2
         assert 0 <= results["time_to_quality"]["configs"][config]["best_miou"] <= 1
         assert all(0 <= e["miou"] <= 1 for e in results["runs"][config][0]["epochs"])
