@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from labutils import pipeline
 from labutils.data import DataSource
+from labutils.precision import cpu_features
 
 __all__ = [
     "count_flops",
@@ -57,19 +58,12 @@ def summarize(samples: Iterable[float]) -> dict[str, Any]:
     }
 
 
-def _read_cpu_model() -> tuple[str, set[str]]:
-    """CPU model name and feature flags from /proc/cpuinfo (Linux), else platform's guess."""
+def _read_cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo (Linux), else platform's guess."""
     cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
-        return platform.processor() or platform.machine(), set()
-    model, flags = platform.machine(), set()
-    for line in cpuinfo.read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name" and model == platform.machine():
-            model = value.strip()
-        elif key.strip() == "flags" and not flags:
-            flags = set(value.split())
-    return model, flags
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    names = [line.partition(":")[2].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def describe_machine() -> dict[str, Any]:
@@ -78,7 +72,7 @@ def describe_machine() -> dict[str, Any]:
     Returns:
         A JSON-ready dict; ``gpus`` is a list of device names (empty on a CPU-only machine).
     """
-    model, flags = _read_cpu_model()
+    model = _read_cpu_model()
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     gpus = [
         tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
@@ -88,7 +82,9 @@ def describe_machine() -> dict[str, Any]:
         "cpu": model,
         "cores": os.cpu_count(),
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_bf16": bool(flags & {"avx512_bf16", "amx_bf16"}),
+        "cpu_features": cpu_features(),  # bfloat16, avx512, avx2 (less ONEDNN_MAX_CPU_ISA's cap)
+        "isa_cap": os.environ.get("ONEDNN_MAX_CPU_ISA"),  # set by benchmarks.run --as-avx2
+        "cpu_features_uncapped": cpu_features(capped=False),
         "memory_gib": round(pages / 2**30, 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "gpus": gpus,

@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import minutes, verdict
+from benchmarks.report import cpu_features_text, minutes, stages_text, verdict
 
 __all__ = ["BEGIN", "END", "RESULTS", "performance_block", "with_block"]
 
@@ -54,8 +54,8 @@ def _header(results: dict, name: str) -> str:
     recipe = results["runs"][name][0]["recipe"]
     side, dtype = recipe["model"]["image_size"], recipe["dtype_policy"].removeprefix("mixed_")
     if name == "recommended":
-        start = recipe.get("start_size")
-        first = f", {start}² for the first {_percent(recipe['start_fraction'])}" if start else ""
+        stages = stages_text(recipe)
+        first = f", {stages} of the time" if stages else ""
         bn = ", BN" if recipe["model"].get("batch_norm") else ""
         return f"the lab's configuration ({side}²{first}{bn}, {dtype})"
     if _width(results, name) == 1:
@@ -66,6 +66,14 @@ def _header(results: dict, name: str) -> str:
 def _against(results: dict, name: str) -> str:
     width = _width(results, name)
     return "the exact U-Net" if width == 1 else f"the {_fraction(width)}-width one"
+
+
+def _judge(results: dict, value: float | None, goal: float, at_most: bool) -> str:
+    """``verdict``'s met / missed, saying on how many runs it rests ("in one run")."""
+    said, runs = verdict(value, goal, at_most), results["settings"].get("repeats", 1)
+    if said == "not measurable":
+        return said
+    return f"{said} in one run" if runs == 1 else f"{said} (median of {runs} runs)"
 
 
 def _goal(text: str, judged: list[tuple[str, str, str]]) -> str:
@@ -82,13 +90,14 @@ def _quality_rows(results: dict, names: list[str]) -> list[list[str]]:
     best = [f"{configs[n]['best_miou']:.3f} ({configs[n]['epochs']:g} epochs)" for n in names]
     test = [f"{configs[n]['test_miou']:.3f}" for n in names]
     best[-1], test[-1] = f"**{best[-1].replace(' ', '** ', 1)}", f"**{test[-1]}**"
-    gaps = [(verdict(o["miou_gap"], goals["miou_gap"], at_most=False), f"{o['miou_gap']:+.2f}",
+    gaps = [(_judge(results, o["miou_gap"], goals["miou_gap"], at_most=False),
+             f"{o['miou_gap']:+.2f}",
              _against(results, n)) for n, o in originals.items()]  # fmt: skip
     reach = [f"{minutes(o['seconds_to_target'])} (to {o['target_miou']:.3f})"
              for o in originals.values()]  # fmt: skip
     ours = ", ".join(f"{minutes(o['recommended_seconds_to_target'])} (to {o['target_miou']:.3f})"
                      for o in originals.values())  # fmt: skip
-    ratios = [(verdict(o["time_ratio"], goals["time_ratio"], at_most=True),
+    ratios = [(_judge(results, o["time_ratio"], goals["time_ratio"], at_most=True),
                "not reached" if o["time_ratio"] is None else f"{o['time_ratio']:.2f}×",
                _against(results, n)) for n, o in originals.items()]  # fmt: skip
     time_goal = f"≤ {_fraction(goals['time_ratio'])} of the original's time"
@@ -128,13 +137,13 @@ def _machine_rows(results: dict, names: list[str]) -> list[list[str]]:
     memory_goal = goals["memory_mib"]
     return [
         ["training throughput", *speeds, f"≥ {_percent(goals['fraction_of_peak'])} of peak: "
-         + verdict(fraction, goals["fraction_of_peak"], at_most=False)],
+         + _judge(results, fraction, goals["fraction_of_peak"], at_most=False)],
         ["input pipeline vs training", *[""] * (len(names) - 1), routes,
          f"≥ {goals['pipeline_ratio']:g}×: "
-         + verdict(min(arrays, files), goals["pipeline_ratio"], at_most=False)],
+         + _judge(results, min(arrays, files), goals["pipeline_ratio"], at_most=False)],
         ["peak memory of training", *[f"{peaks[n]:,.0f} MiB" for n in names],
          f"≤ {memory_goal / 1024:g} GiB: "
-         + verdict(peaks["recommended"], memory_goal, at_most=True)],
+         + _judge(results, peaks["recommended"], memory_goal, at_most=True)],
     ]  # fmt: skip
 
 
@@ -143,7 +152,11 @@ def _context(results: dict, names: list[str]) -> str:
     m, q = results["machine"], results["time_to_quality"]
     images = results["runs"]["recommended"][0]["images"]
     cpu = m["cpu"].replace("(R)", "").replace("(TM)", "").removesuffix(" Processor")
-    bf16 = " and bfloat16 units" if m["cpu_bf16"] else ""
+    bf16 = cpu_features_text(m)
+    if m.get("isa_cap"):
+        real = cpu_features_text({"cpu_features": m["cpu_features_uncapped"]}).lstrip(", ")
+        bf16 += (f" as trained (TensorFlow's kernels capped at {m['isa_cap']} with "
+                 f"`--as-avx2`, as on most laptops; the CPU itself has {real})")  # fmt: skip
     gpu = ", ".join(m["gpus"]) or "no GPU"
     photos = results["data_source"].split(": ", 1)[-1].split(" (")[0]
     peaks = sorted(p["float32"]["gflops"]["median"] for p in results["peak"].values())

@@ -55,17 +55,20 @@ def _machine(results: dict) -> str:
     gpu = ", ".join(m["gpus"]) if m["gpus"] else "no GPU"
     tf32 = " (float32 matmuls run as TF32)" if m["tf32_matmuls"] else ""
     peaks = "; ".join(
-        f"{name} " + " / ".join(f"{p[d]['gflops']['median']:,.0f}" for d in ("float32", "bfloat16"))
+        f"{name} " + " / ".join(f"{p[d]['gflops']['median']:,.0f} {d}" for d in p)
         for name, p in results["peak"].items()
     )
     first = next(iter(results["peak"].values()))["float32"]
     return (
         f"Machine: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), "
         f"{m['memory_gib']} GiB, {gpu}{tf32}; CPU bfloat16 units: "
-        f"{'yes' if m['cpu_bf16'] else 'no'}; load average {m['load_average_1min']} at start\n"
+        f"{'yes' if m['cpu_features']['bfloat16'] else 'no'} (AVX-512 "
+        f"{'yes' if m['cpu_features']['avx512'] else 'no'}, AVX2 "
+        f"{'yes' if m['cpu_features']['avx2'] else 'no'}); "
+        f"load average {m['load_average_1min']} at start\n"
         f"Software: Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}\n"
         f"Data: {results['data_source'].split('. ')[0]}{' (--quick)' if s['quick'] else ''}\n"
-        f"Peak float32 / bfloat16 GFLOP/s (median of {first['gflops']['repeats']} samples of "
+        f"Peak GFLOP/s (median of {first['gflops']['repeats']} samples of "
         f"{first['size']}² tf.linalg.matmul, in each training process just before its "
         f"throughput): {peaks}"
     )
@@ -75,12 +78,35 @@ def _describe_model(recipe: dict) -> str:
     model = recipe["model"]
     width = f" ×{recipe['width_fraction']:g} width" if "width_fraction" in recipe else ""
     batch_norm = ", BN" if model.get("batch_norm") else ""
-    start = recipe.get("start_size")
-    start = f" ({start}² first {recipe['start_fraction']:.0%})" if start else ""
+    stages = stages_text(recipe)
+    start = f" ({stages})" if stages else ""
     return (
         f"{model['image_size']}²{start}, {model['base_filters']} filters{width}, depth "
         f"{model.get('depth', 3)}{batch_norm}, {recipe['dtype_policy']}"
     )
+
+
+def stages_text(recipe: dict) -> str:
+    """The small-image stages of a recipe, e.g. "64² to 50 %, 96² to 80 %" ("" if none).
+
+    >>> stages_text({"stage_sides": [[64, 96], [0.5, 0.8]]})
+    '64² to 50 %, 96² to 80 %'
+    """
+    sides, until = recipe.get("stage_sides") or ([], [])
+    return ", ".join(
+        f"{side}² to {end:.0%}".replace("%", " %") for side, end in zip(sides, until, strict=True)
+    )
+
+
+def cpu_features_text(machine: dict) -> str:
+    """The CPU features that decide its training speed, e.g. ", AVX2, no AVX-512, no bfloat16".
+
+    >>> cpu_features_text({"cpu_features": {"bfloat16": False, "avx512": False, "avx2": True}})
+    ', AVX2, no AVX-512, no bfloat16 units'
+    """
+    names = {"avx2": "AVX2", "avx512": "AVX-512", "bfloat16": "bfloat16 units"}
+    features = machine["cpu_features"]
+    return "".join(f", {'' if features[key] else 'no '}{name}" for key, name in names.items())
 
 
 def minutes(seconds: float | None) -> str:

@@ -60,17 +60,23 @@ FULL = {
     "matmul_size": 4096,
     "matmul_sample_s": 0.5,
     "min_sample_s": 2.0,
+    "width_fraction": [1.0, 0.25],
+    "timing_repeats": 5,
 }
+#: The smoke run proves that every stage runs and every section is written, not any number:
+#: one original (¼ width), a few seconds of training, the smallest timings.
 QUICK = {
     "data": "synthetic",
-    "budget_minutes": 0.1,
+    "budget_minutes": 0.05,
     "train_split": "train[:32]",
     "val_split": "train[-8:]",
     "test_split": "test[:8]",
     "pipeline_split": "train[:8]",
-    "matmul_size": 2048,
-    "matmul_sample_s": 0.2,
-    "min_sample_s": 0.2,
+    "matmul_size": 256,
+    "matmul_sample_s": 0.02,
+    "min_sample_s": 0.05,
+    "width_fraction": [0.25],
+    "timing_repeats": 2,
 }
 #: Goals of issue 5.
 GOALS = {"time_ratio": 0.25, "miou_gap": 0.10, "fraction_of_peak": 0.40,
@@ -88,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--budget-minutes", type=float,
         help="training minutes per configuration (default: the lab's TrainConfig budget, or 15 "
              "if it has none)")  # fmt: skip
-    add("--width-fraction", type=float, nargs="+", default=[1.0, 0.25],
+    add("--width-fraction", type=float, nargs="+",
         help="widths of the original U-Net to train, as fractions of its filters (default: 1, "
              "the exact model, and 0.25, which a 13-minute CPU budget trains many times as "
              "many epochs and so is the stronger baseline)")  # fmt: skip
@@ -101,10 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("--pipeline-split", help="split timed by the pipeline benchmark (default 'train[:256]')")
     add("--matmul-size", type=int, help="side of the peak-FLOP/s matmul (default 4096)")
     add("--repeats", type=int, default=1, help="training runs per configuration (default 1)")
-    add("--timing-repeats", type=int, default=5, help="samples per cheap timing (default 5)")
+    add("--timing-repeats", type=int, help="samples per cheap timing (default 5; --quick: 2)")
     add("--seed", type=int, default=42)
     add("--json", type=Path, default=ROOT / "_build" / "benchmarks.json", help="JSON output")
     add("--ci-suite", action="store_true", help="also time the whole pytest suite (long)")
+    add(
+        "--as-avx2",
+        action="store_true",
+        help="train as a CPU with AVX2 and no bfloat16 units would (most laptops): caps "
+        "TensorFlow's oneDNN kernels and XLA at AVX2 (ONEDNN_MAX_CPU_ISA, XLA_FLAGS)",
+    )
     return parser
 
 
@@ -114,7 +126,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     for key in settings:
         if getattr(args, key, None) is not None:
             settings[key] = getattr(args, key)
-    for key in ("width_fraction", "eval_size", "repeats", "timing_repeats", "seed", "quick"):
+    for key in ("eval_size", "repeats", "seed", "quick", "as_avx2"):
         settings[key] = getattr(args, key)
     if settings["budget_minutes"] is None:
         settings["budget_minutes"] = training.TrainConfig().time_budget_min or 15.0
@@ -361,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore", "Oxford-IIIT Pet folder", UserWarning)  # images it skips
+    if args.as_avx2:  # inherited by the training processes, read by precision.cpu_features
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa=AVX2"
     try:
         settings = {**_settings(args), "ci_suite": args.ci_suite}
         results = run_benchmarks(settings)

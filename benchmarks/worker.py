@@ -140,7 +140,7 @@ def _train_recommended(
     val_arrays = pipeline.load_arrays(settings["val_split"], source, size)
     model, report = training.train_unet(config, train_arrays, val_arrays, callbacks=[recorder])
     recipe = {**asdict(config), "dtype_policy": report["dtype_policy"],
-              "start_size": training.start_size(config)}  # fmt: skip
+              "stage_sides": training.stage_sides(config)}  # fmt: skip
     train_ds = pipeline.dataset_from_arrays(
         *train_arrays, config.batch_size, config.augment, shuffle=True
     )
@@ -153,8 +153,8 @@ def _measure_step(model: keras.Model, train_ds: Any, settings: dict) -> tuple[di
         dtype: measure.measure_matmul_peak(settings["matmul_size"], dtype,
                                            settings["timing_repeats"] + 2,
                                            settings["matmul_sample_s"])
-        for dtype in ("float32", "bfloat16")
-    }  # fmt: skip
+        for dtype in (("float32",) if settings.get("as_avx2") else ("float32", "bfloat16"))
+    }  # fmt: skip  # capped at AVX2, TensorFlow's bfloat16 matmul crashes (exit -11) on AVX-512
     images, masks = next(iter(train_ds))
     throughput = measure.measure_train_throughput(
         model, images, masks, settings["timing_repeats"], settings["min_sample_s"]

@@ -1,6 +1,6 @@
 """The callbacks of lesson 05's ``fit``: the time budget, small images first, watch, stop, keep.
 
-:class:`TimeBudget` and :class:`ProgressiveResize` are the schedule (lesson 05, §5);
+:class:`TimeBudget` and :class:`ProgressiveResize` are the schedule (lesson 05, §8);
 :class:`DisplayCallback` and :func:`make_callbacks` watch the model, stop early and keep the
 best weights (lesson 05, §6). ``training.train_unet`` uses them all.
 """
@@ -30,7 +30,7 @@ __all__ = [
 def cosine_learning_rate(progress: float, peak: float, warmup: float = 0.03) -> float:
     """Learning rate at ``progress`` ∈ [0, 1] of training: linear warm-up, then cosine to 0.
 
-    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)".
+    Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)".
 
     Args:
         progress: fraction of the schedule done (of the time budget or of the steps).
@@ -52,13 +52,14 @@ def cosine_learning_rate(progress: float, peak: float, warmup: float = 0.03) -> 
 class TimeBudget(keras.callbacks.Callback):
     """Set the learning rate from the elapsed fraction of a budget and stop when it is spent.
 
-    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)". Used
+    Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)". Used
     in lesson 08, §3 "Phase 1: the encoder frozen".
 
     Progress is the larger of (elapsed time / ``minutes``) and (steps done / ``total_steps``),
     so whichever limit comes first ends training with the learning rate decayed to ~0.
     After ``fit``, ``epochs_done``, ``steps_done`` and ``seconds`` say what was afforded;
-    ``learning_rate`` is the last rate set (also logged per epoch as ``learning_rate``).
+    ``learning_rate`` is the last rate set (also logged per epoch as ``learning_rate``), and
+    ``train_seconds`` logs each epoch's training time, its validation pass left out.
 
     Args:
         peak_lr: peak learning rate (see :func:`cosine_learning_rate`).
@@ -79,7 +80,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.peak_lr, self.total_steps, self.warmup = peak_lr, max(total_steps, 1), warmup
         self.budget_s = None if minutes is None else 60.0 * minutes
         self.steps_done, self.epochs_done, self.seconds, self.learning_rate = 0, 0.0, 0.0, 0.0
-        self._start = self._epoch_steps = 0
+        self._start = self._epoch_steps = self._epoch_start = self._last_step = 0.0
 
     def progress(self) -> float:
         """Fraction of the schedule done, in [0, 1]."""
@@ -93,6 +94,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_steps = 0
+        self._epoch_start = self._last_step = time.perf_counter()
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self.learning_rate = cosine_learning_rate(self.progress(), self.peak_lr, self.warmup)
@@ -101,6 +103,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.steps_done += 1
         self._epoch_steps += 1
+        self._last_step = time.perf_counter()
         if self.progress() >= 1.0:
             self.model.stop_training = True
 
@@ -110,53 +113,89 @@ class TimeBudget(keras.callbacks.Callback):
         self.seconds = time.perf_counter() - self._start
         if logs is not None:
             logs["learning_rate"] = self.learning_rate
+            logs["train_seconds"] = self._last_step - self._epoch_start
 
 
 class ProgressiveResize(keras.callbacks.Callback):
-    """Train on smaller images for the first part of the schedule, then at full size.
+    """Train on smaller images for the first parts of the schedule, then at full size.
 
-    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)".
+    Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)".
 
     Half the side is a quarter of the pixels, so early epochs, which learn coarse shapes, run
     faster; the later ones learn the detail at full size ("progressive resizing").
-    Map :meth:`resize` over the training dataset; every epoch that *begins* before
-    ``fraction`` of the budget's schedule trains at ``size``. Validate at full size, so that
-    every epoch's score is comparable and can choose the model. The training side of each
-    epoch is logged as ``image_size``. The model must accept any side while it trains
+    Map :meth:`resize` over the training dataset; an epoch that *begins* before
+    ``until[i]`` of the budget's schedule (and after ``until[i - 1]``) trains at
+    ``sides[i]``, and every later epoch at full size. Validate at full size, so that every
+    epoch's score is comparable and can choose the model. The training side of each epoch
+    is logged as ``image_size``. The model must accept any side while it trains
     (``models.any_image_size``).
 
     Args:
-        budget: the :class:`TimeBudget` whose progress decides the switch.
-        size: the side of the images early on (a multiple of ``2**depth``).
-        fraction: the fraction of the schedule trained at ``size``.
+        budget: the :class:`TimeBudget` whose progress decides the switches.
+        sides: the sides of the images of each stage (multiples of ``2**depth``).
+        until: the fraction of the schedule at which each stage ends, increasing.
+        xla_when_small: compile the training step with XLA during the small stages only
+            (switched at the epoch where the side changes; the benchmark's lever table
+            measures it).
 
-    >>> progressive = ProgressiveResize(TimeBudget(1e-3, total_steps=10), size=8, fraction=0.3)
+    Raises:
+        ValueError: ``sides`` and ``until`` of different lengths, or ``until`` not
+            increasing within [0, 1].
+
+    >>> budget = TimeBudget(1e-3, total_steps=10)
+    >>> progressive = ProgressiveResize(budget, sides=(8, 12), until=(0.3, 0.6))
     >>> images, masks = progressive.resize(tf.zeros((2, 16, 16, 3)), tf.zeros((2, 16, 16, 1)))
-    >>> images.shape, masks.shape  # small until 30 % of the schedule is done
+    >>> images.shape, masks.shape  # 8 × 8 until 30 % of the schedule is done
     (TensorShape([2, 8, 8, 3]), TensorShape([2, 8, 8, 1]))
     """
 
-    def __init__(self, budget: TimeBudget, size: int, fraction: float) -> None:
+    def __init__(
+        self,
+        budget: TimeBudget,
+        sides: tuple[int, ...],
+        until: tuple[float, ...],
+        xla_when_small: bool = False,
+    ) -> None:
         super().__init__()
-        self.budget, self.size, self.fraction = budget, size, fraction
-        self.small = tf.Variable(True, trainable=False, name="train_small")  # read by resize
+        ends = [0.0, *until]
+        if (
+            len(sides) != len(until)
+            or any(b <= a for a, b in zip(ends, ends[1:], strict=False))
+            or ends[-1] > 1
+        ):
+            raise ValueError(
+                f"ProgressiveResize needs one end per side and increasing ends in (0, 1]; got "
+                f"sides {tuple(sides)} and until {tuple(until)}."
+            )
+        self.budget, self.sides, self.until = budget, tuple(sides), tuple(until)
+        self.xla_when_small = xla_when_small
+        self.side = tf.Variable(self._side_at(0.0), trainable=False, name="train_side")
+
+    def _side_at(self, progress: float) -> int:
+        """The stage's side at ``progress``, or 0 for full size."""
+        later = [i for i, end in enumerate(self.until) if progress < end]
+        return self.sides[later[0]] if later else 0  # no zip: autograph converts this class
 
     def resize(self, images: tf.Tensor, masks: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Shrink a batch (images by area averaging, masks by nearest label) while small."""
+        side = self.side.read_value()
 
         def shrink() -> tuple[tf.Tensor, tf.Tensor]:
-            side = (self.size, self.size)
-            return tf.image.resize(images, side, "area"), tf.image.resize(masks, side, "nearest")
+            size = tf.stack([side, side])
+            return tf.image.resize(images, size, "area"), tf.image.resize(masks, size, "nearest")
 
-        return tf.cond(self.small, shrink, lambda: (images, masks))
+        return tf.cond(side > 0, shrink, lambda: (images, masks))
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.small.assign(self.budget.progress() < self.fraction)
+        self.side.assign(self._side_at(self.budget.progress()))
+        xla = self.xla_when_small and int(self.side.numpy()) > 0
+        if self.xla_when_small and bool(self.model.jit_compile) != xla:
+            self.model.jit_compile = xla
+            self.model.make_train_function(force=True)  # fit calls model.train_function
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
-            small = bool(self.small.numpy())
-            logs["image_size"] = self.size if small else self.model.input_shape[1]
+            logs["image_size"] = int(self.side.numpy()) or self.model.input_shape[1]
 
 
 class FullSizeEarlyStopping(keras.callbacks.EarlyStopping):

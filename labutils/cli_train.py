@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labutils.cli_numbers import fraction, minutes, positive_float, positive_int
+from labutils.cli_numbers import minutes, positive_float, positive_int, stages
 from labutils.splits import TEST_SPLIT, TRAIN_SPLIT, VAL_SPLIT  # the protocol; no TensorFlow
 
 if TYPE_CHECKING:
@@ -29,71 +29,81 @@ _BUDGET_MIN = 14.0  # the lesson's promise is 15 minutes on a 2-core laptop CPU
 _RESERVE_MIN = 0.5  # kept for the last validation pass, saving and scoring
 
 
+class _RecipeHelp(argparse.HelpFormatter):
+    """Fills ``{batch_size}``-style fields of the help from ``training.TrainConfig``.
+
+    The defaults are the recipe's own, read when ``--help`` is printed (only then is
+    TensorFlow imported), so no help string repeats a number that TrainConfig holds.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = super()._get_help_string(action)
+        if not text or "{" not in text:
+            return text
+        from labutils import training
+
+        config = training.TrainConfig()
+        stages = ",".join(f"{scale:g}:{until:g}" for scale, until in config.stages) or "none"
+        return text.format(**{**vars(config), **config.model}, stages_text=stages,
+                           gpu_batch_size=training.GPU_BATCH_SIZE, budget=_BUDGET_MIN,
+                           gpu_budget=training.GPU_TIME_BUDGET_MIN)  # fmt: skip
+
+
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train",
+        formatter_class=_RecipeHelp,
         help="train the recommended U-Net and save it with a JSON report",
         description="Train on --train-split, validate on --val-split after every epoch and "
         "keep the epoch with the best validation mean IoU, then score it once on --test-split. "
         "The default splits are the course's protocol (labutils.splits): the validation photos "
         "are carved from the official training photos, never taken from the test photos. "
         "By default the run is time-budgeted: the learning rate follows a cosine of the "
-        "elapsed fraction of --time-budget and training stops when it is spent.",
+        "elapsed fraction of --time-budget and training stops when it is spent. Every "
+        "argument is checked before any photo is decoded.",
     )
-    train.add_argument("--data", default="auto", help="dataset folder, 'tfds' or 'synthetic'")
-    train.add_argument("--out", required=True, type=Path, help="where to write MODEL.keras")
-    train.add_argument("--img-size", type=positive_int, help="input side (default 128)")
-    train.add_argument("--epochs", type=positive_int, help="most epochs (default 300)")
-    train.add_argument(
-        "--time-budget",
-        type=minutes,
-        help=f"minutes for the whole command, 0 for no limit (default {_BUDGET_MIN:g} on a CPU, "
-        "60 on a GPU, where epochs are cheap): training stops in time to save and score the "
-        "model",
+    add = train.add_argument
+    add("--data", default="auto", help="dataset folder, 'tfds' or 'synthetic'")
+    add("--out", required=True, type=Path, help="where to write MODEL.keras")
+    add("--img-size", type=positive_int, help="input side (default {image_size})")
+    add("--epochs", type=positive_int, help="most epochs (default {epochs})")
+    add("--time-budget", type=minutes,
+        help="minutes for the whole command, 0 for no limit (default {budget:g} on a CPU, "
+             "{gpu_budget:g} on a GPU, where epochs are cheap): training stops in time to save "
+             "and score the model")  # fmt: skip
+    add(
+        "--batch-size",
+        type=positive_int,
+        help="images per step (default {batch_size}, {gpu_batch_size} on a GPU)",
     )
-    train.add_argument(
-        "--batch-size", type=positive_int, help="images per step (default 16, 64 on a GPU)"
-    )
-    train.add_argument("--lr", type=positive_float, help="peak learning rate (default 2e-3)")
-    train.add_argument("--base-filters", type=positive_int, help="first block's filters")
-    train.add_argument("--depth", type=positive_int, help="number of down-samplings")
-    train.add_argument(
-        "--start-scale",
-        type=fraction,
-        help="side of the images in the first 30%% of the budget, as a fraction of --img-size "
-        "(default 0.5; 1 trains at full size throughout)",
-    )
-    train.add_argument("--loss", choices=["ce+dice", "ce"], help="loss (default ce+dice)")
-    train.add_argument("--no-augment", action="store_true", help="no flips or zooms")
-    train.add_argument(
-        "--precision", choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
-        help="default auto: mixed_float16 on GPUs of compute capability >= 7.0, mixed_bfloat16 "
-        "on CPUs with bfloat16 units, else float32",
-    )  # fmt: skip
-    train.add_argument(
-        "--stream",
-        action="store_true",
+    add("--lr", type=positive_float, help="peak learning rate (default {learning_rate:g})")
+    add("--base-filters", type=positive_int, help="first block's filters (default {base_filters})")
+    add("--depth", type=positive_int, help="number of down-samplings (default {depth})")
+    add("--stages", type=stages,
+        help="small-image stages before full size, SCALE:UNTIL pairs: images of SCALE × "
+             "--img-size until UNTIL of the schedule is done (default {stages_text}; 'none' "
+             "trains at full size throughout)")  # fmt: skip
+    add("--loss", choices=["ce+dice", "ce"], help="loss (default {loss})")
+    add("--no-augment", action="store_true", help="no flips or zooms")
+    add("--precision", choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        help="default {precision}: mixed_float16 on GPUs of compute capability >= 7.0, "
+             "mixed_bfloat16 on CPUs with bfloat16 units, else float32")  # fmt: skip
+    add("--stream", action="store_true",
         help="decode the images every epoch instead of once, holding only a shuffle buffer in "
-        "memory (for the full dataset on a small machine; slower per epoch)",
-    )
-    train.add_argument("--resume", type=Path, help="start from these weights (.keras/.weights.h5)")
-    train.add_argument("--train-split", default=TRAIN_SPLIT, help="default: %(default)s")
-    train.add_argument(
-        "--val-split", default=VAL_SPLIT, help="chooses the epoch (default: %(default)s)"
-    )
-    train.add_argument(
-        "--test-split",
-        default=TEST_SPLIT,
-        help="scored once at the end; 'none' to skip (default: %(default)s)",
-    )
-    train.add_argument("--seed", type=int, default=42)
+             "memory (for the full dataset on a small machine; slower per epoch)")  # fmt: skip
+    add("--resume", type=Path, help="start from these weights (.keras/.weights.h5)")
+    add("--train-split", default=TRAIN_SPLIT, help="default: %(default)s")
+    add("--val-split", default=VAL_SPLIT, help="chooses the epoch (default: %(default)s)")
+    add("--test-split", default=TEST_SPLIT,
+        help="scored once at the end; 'none' to skip (default: %(default)s)")  # fmt: skip
+    add("--seed", type=int, default=42)
     train.set_defaults(func=_run_train)
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train``; it sets ``func``, the function that runs it.
 
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)" (the
+    Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)" (the
     recipe that ``python -m labutils train`` runs).
 
     Args:
@@ -111,7 +121,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.lr,
-        "start_scale": args.start_scale,
+        "stages": args.stages,
         "loss": args.loss,
         "precision": args.precision,
     }
@@ -164,9 +174,12 @@ def _run_train(args: argparse.Namespace) -> None:
     from labutils import data, evaluation, pipeline, training
 
     config = _train_config(args)
+    training.check_config(config)
+    _print_choices(config)
     source = data.find_source(args.data, verbose=False)
     print(f"Data source: {source.description}", file=sys.stderr)
     splits = {"train": args.train_split, "validation": args.val_split}
+    _check_splits({**splits, "test": args.test_split}, source)
     size = config.model["image_size"]
     if args.stream:  # decode the files every epoch: memory holds a shuffle buffer, not the split
         images = {name: len(data.load_pets(split, source)) for name, split in splits.items()}
@@ -204,6 +217,39 @@ def _run_train(args: argparse.Namespace) -> None:
         **report,
     }
     _write_report(report, args.out.with_suffix(".json"), start)
+
+
+def _print_choices(config: TrainConfig) -> None:
+    """Say on stderr what the recipe chose for this machine: the arithmetic and the sides."""
+    from labutils import precision, training
+
+    features = ", ".join(
+        f"{'' if has else 'no '}{name}" for name, has in precision.cpu_features().items()
+    )
+    sides, until = training.stage_sides(config)
+    stages = "".join(f"{side}² to {end:.0%}, " for side, end in zip(sides, until, strict=True))
+    print(f"Computing in {precision.choose_dtype_policy(config.precision)} (CPU: {features}); "
+          f"training at {stages}then "
+          f"{config.model['image_size']}²; XLA {'on' if config.jit_compile else 'off'}.",
+          file=sys.stderr)  # fmt: skip
+
+
+def _check_splits(named: dict[str, str], source: object) -> None:
+    """Raise a ValueError for a split that holds no photos, before any is decoded."""
+    import warnings
+
+    from labutils import data
+
+    for role, split in named.items():
+        with warnings.catch_warnings():  # a folder's gaps: load_arrays reports them once
+            warnings.simplefilter("ignore", UserWarning)
+            skipped = role == "test" and split.lower() == "none"
+            empty = not skipped and not len(data.load_pets(split, source))
+        if empty:
+            raise ValueError(
+                f"The {role} split {split!r} holds no images: check the slice "
+                f"(e.g. 'train[:85%]') and the data folder."
+            )
 
 
 def _score_test(model: keras.Model, split: str, source: object, batch_size: int) -> dict | None:

@@ -11,15 +11,44 @@ import tensorflow as tf
 
 from labutils.vocabulary import NUM_CLASSES
 
-__all__ = ["ce_dice_loss", "compile_model"]
+__all__ = ["ce_dice_loss", "compile_model", "soft_dice_loss"]
+
+
+def soft_dice_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """1 − the mean over the classes of the soft Dice, pixels pooled over the whole batch.
+
+    Taught in lesson 05, §4 "The loss: cross-entropy plus soft Dice" (Exercise 1).
+
+    Soft: the probabilities stand in for the 0/1 prediction, so the loss has a gradient. Each
+    class's Dice is ``(2·overlap + 1) / (true pixels + predicted mass + 1)``; the 1s keep a
+    class absent from the batch and from the prediction at Dice 1 instead of 0 / 0.
+
+    Args:
+        y_true: int (B, H, W, 1) class indices.
+        y_pred: float (B, H, W, C) probabilities.
+
+    Returns:
+        A scalar float32 in [0, 1): 0 for a perfect prediction.
+
+    >>> perfect = keras.ops.one_hot([[[0, 1], [1, 1]]], NUM_CLASSES)  # no border at all
+    >>> round(float(soft_dice_loss(keras.ops.argmax(perfect, -1)[..., None], perfect)), 6)
+    0.0
+    """
+    y_pred = keras.ops.cast(y_pred, "float32")
+    num_classes = keras.ops.shape(y_pred)[-1]
+    one_hot = keras.ops.one_hot(keras.ops.cast(y_true[..., 0], "int32"), num_classes)
+    axes = (0, 1, 2)
+    overlap = keras.ops.sum(one_hot * y_pred, axis=axes)  # (C,)
+    total = keras.ops.sum(one_hot, axis=axes) + keras.ops.sum(y_pred, axis=axes)  # (C,)
+    return 1.0 - keras.ops.mean((2.0 * overlap + 1.0) / (total + 1.0))
 
 
 @keras.saving.register_keras_serializable(package="labutils")
 def ce_dice_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     """Sparse cross-entropy plus soft Dice loss (1 − mean soft Dice over the classes).
 
-    Taught in lesson 05, §4 "Loss, metrics and optimizer"; lesson 05, §10 "Checkpoints,
-    resuming and saving" loads a model saved with it.
+    Taught in lesson 05, §4 "The loss: cross-entropy plus soft Dice" (Exercise 2); lesson 05,
+    §10 "Checkpoints, resuming and saving" loads a model saved with it.
 
     The Dice term weighs every class equally whatever its pixel share, which pushes the model
     to get the thin border class right; cross-entropy keeps per-pixel gradients well behaved.
@@ -36,14 +65,8 @@ def ce_dice_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     0.0
     """
     y_pred = keras.ops.cast(y_pred, "float32")
-    num_classes = keras.ops.shape(y_pred)[-1]
-    one_hot = keras.ops.one_hot(keras.ops.cast(y_true[..., 0], "int32"), num_classes)
     ce = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred))
-    axes = (0, 1, 2)
-    overlap = keras.ops.sum(one_hot * y_pred, axis=axes)  # (C,)
-    total = keras.ops.sum(one_hot, axis=axes) + keras.ops.sum(y_pred, axis=axes)  # (C,)
-    dice = (2.0 * overlap + 1.0) / (total + 1.0)
-    return ce + 1.0 - keras.ops.mean(dice)
+    return ce + soft_dice_loss(y_true, y_pred)
 
 
 def compile_model(
@@ -51,10 +74,11 @@ def compile_model(
     learning_rate: float = 1e-3,
     loss: str = "ce+dice",
     num_classes: int = NUM_CLASSES,
+    jit_compile: bool = False,
 ) -> keras.Model:
     """Compile with Adam, the chosen loss, pixel accuracy and mean IoU (``"miou"``).
 
-    Taught in lesson 05, §4 "Loss, metrics and optimizer". Used in lesson 08, §3 "Phase 1:
+    Taught in lesson 05, §5 "Compile: optimizer, loss, metrics". Used in lesson 08, §3 "Phase 1:
     the encoder frozen".
 
     A model with ``mixed_float16`` layers gets Adam wrapped in Keras's
@@ -65,6 +89,7 @@ def compile_model(
         learning_rate: Adam's (initial) learning rate.
         loss: ``"ce+dice"`` (:func:`ce_dice_loss`) or ``"ce"`` (sparse cross-entropy).
         num_classes: number of classes C, for the mean IoU.
+        jit_compile: compile the steps with XLA (Keras's ``jit_compile``).
 
     Returns:
         The same model, compiled.
@@ -87,5 +112,6 @@ def compile_model(
             "accuracy",
             keras.metrics.MeanIoU(num_classes=num_classes, sparse_y_pred=False, name="miou"),
         ],
+        jit_compile=jit_compile,
     )
     return model

@@ -5,11 +5,12 @@ Under either mixed policy the weights stay float32 and the models' softmax is fl
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import tensorflow as tf
 
-__all__ = ["MIXED_FLOAT16_MIN_CAPABILITY", "choose_dtype_policy"]
+__all__ = ["MIXED_FLOAT16_MIN_CAPABILITY", "choose_dtype_policy", "cpu_features"]
 
 #: GPUs of this CUDA compute capability or newer (Volta, Turing e.g. Colab's T4, Ampere, ...)
 #: have float16 tensor cores, which ``mixed_float16`` computes on.
@@ -17,12 +18,44 @@ MIXED_FLOAT16_MIN_CAPABILITY = (7, 0)
 
 _POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
+#: /proc/cpuinfo flags behind each feature that decides how fast a CPU trains.
+_FEATURE_FLAGS = {"bfloat16": {"avx512_bf16", "amx_bf16"}, "avx512": {"avx512f"}, "avx2": {"avx2"}}
+
+
+def cpu_features(capped: bool = True) -> dict[str, bool]:
+    """Whether this CPU has bfloat16 units (AVX512-BF16 or AMX), AVX-512 and AVX2.
+
+    Used in lesson 05, §5 "Compile: optimizer, loss, metrics", which prints them.
+
+    The one place the course reads them: :func:`choose_dtype_policy` trains in
+    ``mixed_bfloat16`` where ``bfloat16`` is true, and the benchmark records all three.
+    Read from ``/proc/cpuinfo`` (all false where there is none, e.g. on macOS), less what
+    the environment variable ``ONEDNN_MAX_CPU_ISA`` forbids TensorFlow's oneDNN kernels to use:
+    ``ONEDNN_MAX_CPU_ISA=AVX2`` makes an AVX-512 CPU with bfloat16 units train like an AVX2
+    one (the benchmark's ``--as-avx2``).
+
+    Args:
+        capped: apply ``ONEDNN_MAX_CPU_ISA``'s cap (False: what the CPU itself has).
+
+    >>> sorted(cpu_features())
+    ['avx2', 'avx512', 'bfloat16']
+    """
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = set(cpuinfo.read_text().split()) if cpuinfo.is_file() else set()
+    features = {name: bool(flags & wanted) for name, wanted in _FEATURE_FLAGS.items()}
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    if capped and cap != "ALL":
+        features["bfloat16"] &= any(word in cap for word in ("BF16", "AMX", "AVX10"))
+        features["avx512"] &= cap.startswith(("AVX512", "AVX10"))
+        features["avx2"] &= not cap.startswith(("SSE", "AVX_", "DEFAULT")) and cap != "AVX"
+    return features
+
 
 def choose_dtype_policy(precision: str = "auto") -> str:
     """Pick the Keras dtype policy for training.
 
-    Taught in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)"; used
-    in lesson 05, §4 "Loss, metrics and optimizer" and lesson 08, §1 "An encoder that has
+    Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)"; used
+    in lesson 05, §5 "Compile: optimizer, loss, metrics" and lesson 08, §1 "An encoder that has
     already seen the world".
 
     ``"auto"`` gives, on a CUDA GPU, ``"mixed_float16"`` when every GPU has compute
@@ -59,6 +92,4 @@ def choose_dtype_policy(precision: str = "auto") -> str:
             for gpu in gpus
         ]  # e.g. (7, 5) for a T4; absent on non-CUDA GPUs
         return "mixed_float16" if min(capabilities) >= MIXED_FLOAT16_MIN_CAPABILITY else "float32"
-    cpuinfo = Path("/proc/cpuinfo")
-    flags = set(cpuinfo.read_text().split()) if cpuinfo.is_file() else set()
-    return "mixed_bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
+    return "mixed_bfloat16" if cpu_features()["bfloat16"] else "float32"

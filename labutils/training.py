@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,138 +17,34 @@ import tensorflow as tf
 
 from labutils.callbacks import ProgressiveResize, TimeBudget, make_callbacks
 from labutils.losses import compile_model
-from labutils.models import any_image_size, build_unet, recommended_config
+from labutils.models import any_image_size, build_unet
 from labutils.pipeline import AUTOTUNE, dataset_from_arrays
 from labutils.precision import choose_dtype_policy
+from labutils.recipe import (  # re-exported: lessons and the command line read them here
+    GPU_BATCH_SIZE,
+    GPU_TIME_BUDGET_MIN,
+    TrainConfig,
+    check_config,
+    stage_sides,
+)
 
 __all__ = [
     "GPU_BATCH_SIZE",
     "GPU_TIME_BUDGET_MIN",
     "TrainConfig",
+    "check_config",
     "resume_weights",
-    "start_size",
+    "stage_sides",
     "train_unet",
 ]
 
-#: GPU defaults of :meth:`TrainConfig.for_device` (set without measuring: no GPU was lent):
-#: larger batches, and a budget meant as a cap that the epochs end first.
-GPU_BATCH_SIZE = 64
-GPU_TIME_BUDGET_MIN = 60.0
-
 _Arrays = tuple[np.ndarray, np.ndarray]  # images (N, S, S, 3) and masks (N, S, S, 1), uint8
-
-
-@dataclass
-class TrainConfig:
-    """The lab's recommended CPU recipe (``python -m labutils train`` exposes most fields).
-
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)"; in
-    lesson 06, §1 "The model, and the photos that chose it"; in lesson 07, §3 "Boxes from
-    the segmentation model"; and in lesson 08, §5 "The same minutes for lesson 05's U-Net".
-    What it reaches is measured by ``python -m benchmarks.run``, not stated here.
-
-    Attributes:
-        model: ``build_unet`` arguments (``image_size`` included).
-        batch_size: images per step.
-        learning_rate: peak learning rate of the warm-up + cosine schedule (Adam).
-        epochs: upper bound on epochs; the schedule ends at this or at the budget.
-        time_budget_min: wall-clock minutes for ``fit`` (``None``: the epochs decide).
-        warmup: fraction of the schedule spent warming up linearly from 0.
-        start_scale: the side of the first ``start_fraction``'s images, as a fraction of the
-            full side (``callbacks.ProgressiveResize``); 1.0 trains at full size throughout.
-        start_fraction: the fraction of the schedule trained at ``start_scale``.
-        loss: ``"ce+dice"`` (cross-entropy + soft Dice) or ``"ce"`` (cross-entropy only).
-        augment: random flips and zooms of training batches.
-        precision: ``"auto"`` or a dtype policy (see ``precision.choose_dtype_policy``).
-        patience: early stopping patience in epochs on ``val_miou`` (``None``: no early stop;
-            the best validation epoch is kept either way).
-        seed: seed of weights, shuffling and augmentation.
-
-    >>> config = TrainConfig(epochs=5)
-    >>> config.epochs, config.model["image_size"], config.loss
-    (5, 128, 'ce+dice')
-    """
-
-    model: dict[str, Any] = field(default_factory=recommended_config)
-    batch_size: int = 16
-    learning_rate: float = 2e-3
-    epochs: int = 300
-    time_budget_min: float | None = 13.0
-    warmup: float = 0.03
-    start_scale: float = 0.5
-    start_fraction: float = 0.3
-    loss: str = "ce+dice"
-    augment: bool = True
-    precision: str = "auto"
-    patience: int | None = None
-    seed: int = 42
-
-    @classmethod
-    def for_device(cls, device: str | None = None, **overrides: Any) -> TrainConfig:
-        """The recommended recipe for a CPU (the field defaults) or for a GPU.
-
-        On a GPU the steps are cheap, so batches are larger (:data:`GPU_BATCH_SIZE`) and
-        the budget is a generous cap (:data:`GPU_TIME_BUDGET_MIN`) that the epochs normally
-        end first, instead of the CPU's ``time_budget_min``. Precision stays ``"auto"``.
-
-        Args:
-            device: ``"cpu"``, ``"gpu"``, or ``None`` to use a GPU's defaults when
-                TensorFlow sees one.
-            overrides: fields to set, e.g. ``epochs=5``.
-
-        Returns:
-            A TrainConfig.
-
-        Raises:
-            ValueError: ``device`` is not ``"cpu"``, ``"gpu"`` or ``None``.
-
-        >>> TrainConfig.for_device("gpu").batch_size == GPU_BATCH_SIZE
-        True
-        >>> TrainConfig.for_device("cpu", epochs=5) == TrainConfig(epochs=5)
-        True
-        """
-        if device not in (None, "cpu", "gpu"):
-            raise ValueError(f"device must be 'cpu', 'gpu' or None, got {device!r}.")
-        if device is None:
-            device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-        if device == "gpu":
-            overrides = {"batch_size": GPU_BATCH_SIZE, "time_budget_min": GPU_TIME_BUDGET_MIN,
-                         **overrides}  # fmt: skip
-        return cls(**overrides)
-
-
-def start_size(config: TrainConfig) -> int | None:
-    """The side of the first epochs' images under ``config``, or None for full size throughout.
-
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)", which
-    computes it inline, and by :func:`train_unet` for ``callbacks.ProgressiveResize``.
-
-    ``start_scale`` × the model's side, rounded down to a multiple of ``2**depth`` so that the
-    skip connections line up.
-
-    Raises:
-        ValueError: ``start_scale`` outside (0, 1] or ``start_fraction`` outside [0, 1].
-
-    >>> start_size(TrainConfig(model={"image_size": 128, "depth": 4}, start_scale=0.4))
-    48
-    >>> start_size(TrainConfig(start_scale=1.0)) is None  # full size throughout
-    True
-    """
-    if not 0.0 < config.start_scale <= 1.0 or not 0.0 <= config.start_fraction <= 1.0:
-        raise ValueError(
-            f"start_scale must lie in (0, 1] and start_fraction in [0, 1]; got "
-            f"{config.start_scale} and {config.start_fraction}. Use start_scale=1.0 to train "
-            "at full size throughout."
-        )
-    side, multiple = config.model["image_size"], 2 ** config.model.get("depth", 3)
-    small = int(side * config.start_scale) // multiple * multiple
-    return small if 0 < small < side and config.start_fraction > 0 else None
 
 
 def resume_weights(model: keras.Model, path: str | Path) -> bool:
     """Load saved weights into ``model`` if the file exists, to continue an earlier run.
 
-    Taught in lesson 05, §10 "Checkpoints, resuming and saving"; used in lesson 05, §6
+    Taught in lesson 05, §13 "Checkpoints, resuming and saving"; used in lesson 05, §6
     "Callbacks: watch, stop, keep the best".
 
     Args:
@@ -193,15 +88,28 @@ def _pick_strategy() -> tf.distribute.Strategy:
 
 
 def _batches(
-    data: _Arrays | tf.data.Dataset, batch_size: int, augment: bool = False, shuffle: bool = False
+    data: _Arrays | tf.data.Dataset,
+    batch_size: int,
+    augment: bool = False,
+    shuffle: bool = False,
+    full_only: bool = False,
 ) -> tf.data.Dataset:
     """Batches of arrays (see ``pipeline.dataset_from_arrays``), or a dataset of batches as is.
+
+    ``full_only`` drops each epoch's last, smaller batch of arrays (when there is a full one):
+    XLA compiles the step once per batch shape, and a reshuffled epoch leaves out other photos
+    each time.
 
     Raises:
         ValueError: bad arrays, or a dataset of unknown or infinite length.
     """
     if not isinstance(data, tf.data.Dataset):
-        return dataset_from_arrays(*data, batch_size, augment, shuffle)
+        ds = dataset_from_arrays(*data, batch_size, augment, shuffle)
+        full = len(data[0]) // batch_size
+        if full_only and full:
+            ds = ds.rebatch(batch_size, drop_remainder=True)
+            ds = ds.apply(tf.data.experimental.assert_cardinality(full))
+        return ds
     if data.cardinality() < 0:
         raise ValueError(
             "train_unet needs a dataset of known, finite length (a number of batches), so "
@@ -209,6 +117,17 @@ def _batches(
             "pipeline.make_dataset, or call .apply(tf.data.experimental.assert_cardinality(n))."
         )
     return data
+
+
+def _graph_validation(model: keras.Model) -> None:
+    """Build the validation step as a TensorFlow graph, without XLA, whatever the training's.
+
+    Measured on a 2-core AVX2 CPU: an XLA validation pass took twice as long as the graph's.
+    Keras builds one test function per compile; built here, ``fit`` reuses it.
+    """
+    jit, model.jit_compile = model.jit_compile, False
+    model.make_test_function()
+    model.jit_compile = jit
 
 
 def train_unet(
@@ -253,19 +172,23 @@ def train_unet(
 
     Raises:
         ValueError: bad arrays (see ``pipeline.dataset_from_arrays``), a dataset of unknown
-            length, weights in ``resume_from`` that do not fit the model, or a bad
-            ``start_scale`` or ``start_fraction`` (see :func:`start_size`).
+            length, weights in ``resume_from`` that do not fit the model, or bad ``stages``
+            (see :func:`stage_sides`).
     """
-    small_side = start_size(config)
+    sides, until = stage_sides(config)
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or _pick_strategy()
     batch_size = config.batch_size * strategy.num_replicas_in_sync
-    train_ds = _batches(train_data, batch_size, config.augment, shuffle=True)
-    val_ds = _batches(val_data, batch_size)
     policy = choose_dtype_policy(config.precision)
+    train_ds = _batches(train_data, batch_size, config.augment, shuffle=True,
+                        full_only=bool(config.jit_compile))  # fmt: skip
+    val_ds = _batches(val_data, batch_size)
     with strategy.scope():
         model = build_unet(**config.model, dtype=policy)
-        compile_model(model, config.learning_rate, config.loss)
+        compile_model(
+            model, config.learning_rate, config.loss, jit_compile=config.jit_compile is True
+        )
+        _graph_validation(model)
     resumed = resume_from is not None and resume_weights(model, resume_from)
     total_steps = int(train_ds.cardinality()) * config.epochs
     budget = TimeBudget(config.learning_rate, total_steps, config.time_budget_min, config.warmup)
@@ -273,8 +196,8 @@ def train_unet(
     # at the end (Keras restores them whether or not it stopped early).
     [best] = make_callbacks(None, config.patience or config.epochs)
     schedule = [budget]
-    if small_side:  # only the training batches shrink: every epoch validates at full size
-        progressive = ProgressiveResize(budget, small_side, config.start_fraction)
+    if sides:  # only the training batches shrink: every epoch validates at full size
+        progressive = ProgressiveResize(budget, sides, until, config.jit_compile == "small")
         schedule.append(progressive)
         train_ds = train_ds.map(progressive.resize, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
     with any_image_size(model):

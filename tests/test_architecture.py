@@ -21,7 +21,7 @@ LAYERS = (
     ("metrics", "bbox", "box_masks", "detection_metrics", "multi_pet"),  # scores and boxes
     ("models", "pretrained", "box_detector", "losses", "precision"),  # models
     ("viz",),  # drawing masks: used by the training callback that shows predictions
-    ("callbacks", "training"),  # fitting
+    ("callbacks", "recipe", "training"),  # fitting
     ("evaluation",),  # scoring a trained model
     ("plots", "errors", "playground_widget", "stepper_widget"),  # figures and widgets
 )

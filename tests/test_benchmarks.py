@@ -6,7 +6,6 @@ No test asserts a time: the smoke run checks that every section is there with sa
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
@@ -106,13 +105,16 @@ def test_original_model_is_the_original_unet_at_full_width():
         worker.original_model(0.0)
 
 
-def test_epoch_recorder_leaves_evaluation_out_of_the_training_clock(tmp_path):
+def test_epoch_recorder_leaves_evaluation_out_of_the_training_clock(tmp_path, monkeypatch):
+    now = [100.0]  # a fake clock: the test sets the time, no wall clock is read
+    monkeypatch.setattr(worker.time, "perf_counter", lambda: now[0])
     recorder = worker.EpochRecorder(budget_s=60.0, folder=tmp_path, name="test")
     recorder.on_train_begin()
+    now[0] += 2.0  # two seconds of training
     recorder.on_test_begin()
-    time.sleep(0.3)
+    now[0] += 30.0  # thirty of validation
     recorder.on_test_end()
-    assert recorder.clock() < 0.1
+    assert recorder.clock() == pytest.approx(2.0)
 
 
 def test_epoch_recorder_stops_at_the_budget_and_saves_every_epoch(tmp_path):
@@ -194,19 +196,19 @@ def test_quick_run_writes_every_section_with_sane_values(tmp_path):
     for number in range(1, 6):
         assert f"\n{number}. " in "\n" + completed.stdout
     results = json.loads(out.read_text())
-    assert set(results["time_to_quality"]["originals"]) == {"original x1", "original x0.25"}
+    assert set(results["time_to_quality"]["originals"]) == {"original x0.25"}
     recommended = results["runs"]["recommended"][0]["epochs"]
-    assert recommended[0]["image_size"] == 64  # the first 30 % trains at half the side
+    assert recommended[0]["image_size"] == 64  # the first stage trains at half the side
     assert results["settings"]["val_split"] == "train[-8:]"  # validation from training photos
     for config, [result] in results["runs"].items():
         val_scores = [e["miou"] for e in result["epochs"]]
         assert result["test"]["epoch"] == int(np.argmax(val_scores)) + 1, config
         assert 0 <= result["test"]["miou"] <= 1 and result["images"]["test"] == 8
-    for config in ("original x1", "original x0.25", "recommended"):
+    for config in ("original x0.25", "recommended"):
         throughput = results["throughput"][config]
         assert throughput["images_per_s"] > 0 and throughput["gflops"] > 0
-        assert 0 < throughput["fraction_of_own_dtype_peak"] < 1.5
-        assert results["peak"][config]["float32"]["gflops"]["repeats"] >= 5
+        assert throughput["fraction_of_own_dtype_peak"] > 0  # of a 256² matmul: no bound
+        assert results["peak"][config]["float32"]["gflops"]["repeats"] >= 2
         assert 0 <= results["time_to_quality"]["configs"][config]["best_miou"] <= 1
         assert all(0 <= e["miou"] <= 1 for e in results["runs"][config][0]["epochs"])
         assert results["memory"]["peak_rss_mib"][config] > 100  # TensorFlow alone takes more
@@ -241,13 +243,13 @@ def test_readme_block_follows_the_results_and_write_replaces_only_it(tmp_path):
     from benchmarks import readme
 
     results = json.loads(readme.RESULTS.read_text(encoding="utf-8"))
-    results["time_to_quality"]["originals"]["original x1"]["miou_gap"] = 0.05
-    results["time_to_quality"]["originals"]["original x0.25"]["miou_gap"] = 0.11
+    for original in results["time_to_quality"]["originals"].values():
+        original["miou_gap"] = 0.05
     results["machine"]["load_average_1min"] = 0.2
     results["date"] = "2027-01-31"
     block = readme.performance_block(results)
     words = " ".join(block.split())  # the prose is wrapped at 100 characters
-    assert "≥ +0.10: missed (+0.05) against the exact U-Net, met (+0.11) against" in words
+    assert "≥ +0.10: missed in one run (+0.05" in words  # one run: it says so
     assert "The machine was quiet (load average 0.2" in words and "run on 2027-01-31" in words
     (tmp_path / "results.json").write_text(json.dumps(results))
     page = tmp_path / "README.md"
@@ -257,3 +259,33 @@ def test_readme_block_follows_the_results_and_write_replaces_only_it(tmp_path):
     assert page.read_text() == f"# Lab\n\n{block}\n\nAfter.\n"
     page.write_text("# Lab without markers\n")
     assert readme.main(args) == 1
+
+
+def test_lever_table_in_benchmarks_readme_is_generated_from_levers_json():
+    from benchmarks import levers
+
+    results = json.loads((ROOT / "benchmarks" / "levers.json").read_text(encoding="utf-8"))
+    table = levers.lever_table(results)
+    assert table in (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8"), (
+        "benchmarks/README.md's lever table differs from benchmarks/levers.json: run "
+        "`python -m benchmarks.levers --write-readme`"
+    )
+    assert all(0 < run["best_val_miou"] < 1 for run in results["runs"].values())
+
+
+def test_each_lever_changes_the_previous_recipe_into_a_valid_config():
+    from benchmarks import levers
+    from labutils import training
+
+    for name in levers.LEVERS:
+        settings = levers._settings(name)
+        model = {**training.TrainConfig().model, **settings.pop("model")}
+        settings["stages"] = tuple(tuple(stage) for stage in settings["stages"])
+        training.check_config(training.TrainConfig(model=model, **settings))
+    assert levers._settings("previous")["stages"] == [[0.5, 0.3]]
+    recipe, config = levers._settings("recipe"), training.TrainConfig()  # the row is the default
+    assert recipe["stages"] == [list(stage) for stage in config.stages]
+    assert (recipe["learning_rate"], recipe["batch_size"], recipe["jit_compile"]) == (
+        config.learning_rate, config.batch_size, config.jit_compile)  # fmt: skip
+    with pytest.raises(ValueError, match="lever must be one of"):
+        levers._settings("faster")

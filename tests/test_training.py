@@ -158,19 +158,19 @@ def test_train_unet_runs_the_recipe_and_reports_it():
 
 def test_train_unet_trains_small_first_then_at_full_size():
     config = training.TrainConfig(
-        model=dict(TINY, image_size=32, batch_norm=True), epochs=4, time_budget_min=None,
-        batch_size=4, start_scale=0.5, start_fraction=0.5,
+        model=dict(TINY, image_size=32, batch_norm=True), epochs=6, time_budget_min=None,
+        batch_size=4, stages=((0.25, 0.34), (0.5, 0.67)),
     )  # fmt: skip
     model, report = training.train_unet(config, blocky_arrays(8, 32), blocky_arrays(4, 32, 1))
-    assert report["history"]["image_size"] == [16, 16, 32, 32]
-    assert len(report["history"]["val_miou"]) == 4 and report["steps"] == 8
+    assert report["history"]["image_size"] == [8, 8, 8, 16, 16, 32]
+    assert len(report["history"]["val_miou"]) == 6 and report["steps"] == 12
     assert model.input_shape == (None, 32, 32, 3)  # the declared side is back after training
 
 
 def test_progressive_resize_shrinks_images_by_area_and_masks_by_label():
     images, masks = blocky_arrays(2, 32)
     budget = lab_callbacks.TimeBudget(1e-3, total_steps=10)
-    resize = lab_callbacks.ProgressiveResize(budget, size=8, fraction=0.5)
+    resize = lab_callbacks.ProgressiveResize(budget, sides=(8,), until=(0.5,))
     small_images, small_masks = resize.resize(tf.constant(images / 255), tf.constant(masks))
     assert small_images.shape == (2, 8, 8, 3) and small_masks.dtype == tf.uint8
     np.testing.assert_array_equal(small_masks, masks[:, ::4, ::4])  # 4×4 blocks: exact
@@ -182,21 +182,38 @@ def test_progressive_resize_shrinks_images_by_area_and_masks_by_label():
 
 
 @pytest.mark.parametrize(
-    ("side", "depth", "scale", "fraction", "expected"),
-    [(128, 4, 0.5, 0.3, 64), (96, 4, 0.5, 0.3, 48), (112, 4, 0.5, 0.3, 48),
-     (128, 4, 1.0, 0.3, None), (128, 4, 0.5, 0.0, None), (16, 4, 0.5, 0.3, None)],
+    ("side", "stages", "expected"),
+    [(128, ((0.5, 0.3),), ((64,), (0.3,))), (96, ((0.5, 0.3),), ((48,), (0.3,))),
+     (112, ((0.5, 0.5), (0.75, 0.8)), ((48, 80), (0.5, 0.8))),
+     (128, ((1.0, 0.3),), ((), ())), (128, (), ((), ())), (16, ((0.5, 0.3),), ((), ()))],
 )  # fmt: skip
-def test_start_size_is_a_multiple_of_the_pooling_or_none(side, depth, scale, fraction, expected):
-    model = {"image_size": side, "base_filters": 4, "depth": depth}
-    config = training.TrainConfig(model=model, start_scale=scale, start_fraction=fraction)
-    assert training.start_size(config) == expected
+def test_stage_sides_are_multiples_of_the_pooling_or_dropped(side, stages, expected):
+    model = {"image_size": side, "base_filters": 4, "depth": 4}
+    assert training.stage_sides(training.TrainConfig(model=model, stages=stages)) == expected
 
 
-@pytest.mark.parametrize(("scale", "fraction"), [(0.0, 0.3), (1.5, 0.3), (0.5, -0.1), (0.5, 2)])
-def test_start_size_refuses_scales_and_fractions_out_of_range(scale, fraction):
-    config = training.TrainConfig(start_scale=scale, start_fraction=fraction)
-    with pytest.raises(ValueError, match="start_scale must lie in"):
-        training.start_size(config)
+@pytest.mark.parametrize(
+    "stages", [((0.0, 0.3),), ((1.5, 0.3),), ((0.5, -0.1),), ((0.5, 2),), ((0.5, 0.6), (0.75, 0.4))]
+)
+def test_stage_sides_refuses_scales_and_ends_out_of_range(stages):
+    with pytest.raises(ValueError, match="stages must be"):
+        training.stage_sides(training.TrainConfig(stages=stages))
+
+
+def test_check_config_refuses_a_side_the_unet_cannot_pool_before_any_data():
+    with pytest.raises(ValueError, match="Try 96"):
+        training.check_config(training.TrainConfig(model={**training.TrainConfig().model,
+                                                          "image_size": 100}))  # fmt: skip
+    with pytest.raises(ValueError, match="jit_compile"):
+        training.check_config(training.TrainConfig(jit_compile="yes"))
+
+
+def test_train_unet_with_xla_drops_the_last_small_batch_and_validates_every_epoch():
+    config = training.TrainConfig(model=dict(TINY), epochs=2, time_budget_min=None, batch_size=4,
+                                  jit_compile=True)  # fmt: skip
+    model, report = training.train_unet(config, blocky_arrays(10), blocky_arrays(4, seed=1))
+    assert report["steps"] == 4 and len(report["history"]["val_miou"]) == 2  # 10 // 4 a epoch
+    assert model.jit_compile is True
 
 
 def test_train_unet_streams_from_a_dataset_of_batches():
@@ -205,7 +222,7 @@ def test_train_unet_streams_from_a_dataset_of_batches():
     config = training.TrainConfig(model=dict(TINY, image_size=32), epochs=2, time_budget_min=None)
     model, report = training.train_unet(config, streamed, val)
     assert report["steps"] == 4 and len(report["history"]["val_miou"]) == 2
-    assert report["history"]["image_size"] == [16, 32]
+    assert report["history"]["image_size"] == [16, 24]  # 32 × 0.5 to 50 %, 32 × 0.75 to 80 %
 
 
 def test_train_unet_refuses_a_dataset_of_unknown_length():
@@ -286,7 +303,7 @@ def test_train_config_defaults_are_the_recipe():
 def test_train_unet_returns_the_epoch_validation_chose_scored_at_full_size():
     config = training.TrainConfig(
         model=dict(TINY, image_size=32), epochs=4, time_budget_min=None, batch_size=4,
-        start_scale=0.5, start_fraction=0.5,
+        stages=((0.5, 0.5),),
     )  # fmt: skip
     val = blocky_arrays(4, 32, seed=1)
     model, report = training.train_unet(config, blocky_arrays(8, 32), val)
@@ -335,14 +352,21 @@ def test_auto_precision_on_gpus_follows_the_compute_capability(monkeypatch, capa
     assert precision.choose_dtype_policy("auto") == expected
 
 
-def test_auto_precision_on_a_cpu_is_unchanged(monkeypatch):
+@pytest.mark.parametrize(("bfloat16", "expected"), [(True, "mixed_bfloat16"), (False, "float32")])
+def test_auto_precision_on_a_cpu_follows_its_bfloat16_units(monkeypatch, bfloat16, expected):
     fake_gpus(monkeypatch)  # no GPU at all
-    flags = (
-        set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").is_file() else set()
-    )
-    expected = "mixed_bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
+    features = {"bfloat16": bfloat16, "avx512": bfloat16, "avx2": True}
+    monkeypatch.setattr(precision, "cpu_features", lambda: features)
     assert precision.choose_dtype_policy("auto") == expected
     assert precision.choose_dtype_policy("mixed_float16") == "mixed_float16"  # asked for: given
+
+
+def test_cpu_features_obey_onednns_isa_cap(monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # an AVX-512 CPU trains like an AVX2 one
+    features = precision.cpu_features()
+    assert features["bfloat16"] is False and features["avx512"] is False
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "SSE41")
+    assert not any(precision.cpu_features().values())
 
 
 def test_mixed_float16_gets_keras_loss_scaling_and_float32_probabilities():

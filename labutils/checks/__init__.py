@@ -31,6 +31,9 @@ from labutils.checks.lesson04_unet import (
     check_up_block,
 )
 from labutils.checks.lesson05 import check_best_epoch
+from labutils.checks.lesson05_augment import check_augment_pair, check_fit
+from labutils.checks.lesson05_fit import check_callbacks, check_compile
+from labutils.checks.lesson05_losses import check_ce_dice_loss, check_soft_dice_loss
 from labutils.checks.lesson06 import check_full_size, check_precision, check_worst_images
 from labutils.checks.lesson07 import check_giou, check_head_boxes, check_precision_recall
 from labutils.checks.verdict import Verdict, not_answered, report
@@ -62,4 +65,10 @@ __all__ = [
     "check_worst_images",
     "not_answered",
     "report",
+    "check_augment_pair",
+    "check_callbacks",
+    "check_ce_dice_loss",
+    "check_compile",
+    "check_fit",
+    "check_soft_dice_loss",
 ]

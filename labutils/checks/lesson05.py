@@ -28,7 +28,7 @@ _EPOCH = Kind("a whole epoch number", _as_epoch)
 def check_best_epoch(answer: Any, history: Any) -> Verdict:
     """Check the 1-based epoch that early stopping restored.
 
-    Exercise of lesson 05, §8 "Reading the curves".
+    Exercise of lesson 05, §10 "Reading the curves".
 
     Args:
         answer: the student's epoch number.
