@@ -25,7 +25,7 @@ _TENSORFLOW_COMMANDS = ("train", "evaluate")
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser; each subcommand sets ``func``, the function that runs it.
 
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)" and
+    Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)" and
     lesson 06, §2 "One confusion matrix, every score" (``train`` and ``evaluate``).
 
     Returns:
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line.
 
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)" and
+    Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)" and
     lesson 06, §2 "One confusion matrix, every score" (``train`` and ``evaluate``).
 
     Args:

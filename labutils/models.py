@@ -31,7 +31,7 @@ __all__ = [
 class FusedBatchNormalization(layers.BatchNormalization):
     """``keras.layers.BatchNormalization`` computed by TensorFlow's fused kernel.
 
-    Used in lesson 05, §5 "Fitting it into a quarter of an hour on a CPU (optional)".
+    Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)".
 
     Same weights, arguments and normalisation as its parent; only the arithmetic is done in
     one pass. Keras 3 normalises with separate element-wise operations in float32, which on a
