@@ -28,7 +28,13 @@ from labutils.checks.lesson04_unet import (
 )
 from labutils.checks.lesson05 import check_best_epoch
 from labutils.checks.lesson06 import check_precision, check_worst_images
-from labutils.checks.lesson07 import check_giou, check_head_boxes, check_precision_recall
+from labutils.checks.lesson07 import check_head_boxes, check_precision_recall
+from labutils.checks.lesson07_detector import (
+    check_average_precision,
+    check_box_head,
+    check_giou_loss,
+)
+from labutils.checks.lesson08 import check_grabcut, check_mask_ious, check_split_touching
 from labutils.checks.verdict import Verdict, not_answered, report
 
 __all__ = [
@@ -39,7 +45,12 @@ __all__ = [
     "check_conv_block",
     "check_conv_parameters",
     "check_down_block",
-    "check_giou",
+    "check_average_precision",
+    "check_box_head",
+    "check_giou_loss",
+    "check_grabcut",
+    "check_mask_ious",
+    "check_split_touching",
     "check_head_boxes",
     "check_mask_box",
     "check_mask_disagreement",
