@@ -37,7 +37,8 @@ def load_box_arrays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Decode a split once, like ``pipeline.load_arrays``, keeping the head boxes too.
 
-    Used in lesson 07, §1 "Boxes in the data" and §3 "Boxes from the segmentation model".
+    Used in lesson 07, §1 "Boxes in the data" and §3 "Boxes from the segmentation model", and
+    in lesson 08, §3 "A box as a prompt: GrabCut" (the test photos).
 
     Args:
         split: a :func:`labutils.data.load_pets` split, e.g. ``splits.TRAIN_SPLIT``.
