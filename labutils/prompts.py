@@ -28,8 +28,9 @@ def grabcut_mask(image: np.ndarray, box: np.ndarray, iterations: int = 5) -> np.
 
     Outside the box is background; inside, colour models of foreground and background are
     fitted and refined ``iterations`` times. A box that covers the whole picture is shrunk to
-    leave a one-pixel frame, GrabCut's only sure background. OpenCV's random generator is
-    seeded, so the result is repeatable. Taught in lesson 08, §3 "A box as a prompt: GrabCut".
+    leave a one-pixel frame, GrabCut's only sure background; a box under 2 pixels a side
+    leaves nothing to cut (an empty mask). OpenCV's random generator is seeded, so the result
+    is repeatable. Taught in lesson 08, §3 "A box as a prompt: GrabCut".
 
     Args:
         image: uint8 (H, W, 3).
@@ -40,16 +41,16 @@ def grabcut_mask(image: np.ndarray, box: np.ndarray, iterations: int = 5) -> np.
         bool (H, W): the pixels GrabCut calls (probably) foreground.
 
     Raises:
-        ValueError: not a uint8 colour image, or a box of under 2 pixels a side.
+        ValueError: not a uint8 colour image.
     """
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected a uint8 (H, W, 3) image, got {image.dtype} {image.shape}.")
     height, width = image.shape[:2]
     x0, y0 = max(1, int(np.floor(box[0]))), max(1, int(np.floor(box[1])))
     x1, y1 = min(width - 1, int(np.ceil(box[2]))), min(height - 1, int(np.ceil(box[3])))
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        raise ValueError(f"the box {list(box)} is too small for GrabCut (under 2 pixels).")
     mask = np.zeros((height, width), np.uint8)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return mask.astype(bool)
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(0)
     cv2.grabCut(image, mask, (x0, y0, x1 - x0, y1 - y0), *models, iterations,
