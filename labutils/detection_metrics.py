@@ -291,8 +291,8 @@ def mask_average_precision(
     ious, conf = [], []
     for ids, masks, sc in zip(true_instances, pred_masks, scores, strict=True):
         ids = np.asarray(ids)
-        truth = np.stack([ids == k for k in np.unique(ids[ids != 0])] or [ids[None] != ids[None]])
-        ious.append(mask_ious(np.reshape(masks, (-1, *ids.shape)), truth[: int(ids.any()) or 0]))
+        truth = ids[None] == np.unique(ids[ids != 0])[:, None, None]  # (G, H, W), G may be 0
+        ious.append(mask_ious(np.reshape(masks, (-1, *ids.shape)), truth))
         conf.append(np.asarray(sc, float).reshape(-1))
         if len(ious[-1]) != len(conf[-1]):
             raise ValueError(f"{len(ious[-1])} predicted masks but {len(conf[-1])} scores.")

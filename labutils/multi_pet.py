@@ -117,7 +117,7 @@ def split_touching(
     its maximum (the pets' "cores"); OpenCV's watershed grows them over the image's gradient
     until they meet, inside the mask. Taught in lesson 08, §1 "One mask, several pets".
 
-    >>> scene = make_multi_pet_scene(10, num_pets=2, touching=True)
+    >>> scene = make_multi_pet_scene(20, num_pets=2, touching=True)
     >>> int(split_touching(scene["semantic"] == 0, scene["image"]).max())
     2
 

@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import cv2
 import keras
 import numpy as np
 import pytest
@@ -373,6 +374,8 @@ def coco_segm_reference(true_ids, pred_masks, scores):
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = {
+            "info": {},
+            "licenses": [],
             "images": images,
             "annotations": anns,
             "categories": [{"id": 1, "name": "pet"}],
@@ -403,16 +406,25 @@ def test_mask_ap_agrees_with_pycocotools_segm_on_watershed_instances():
     np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-6)
 
 
-def test_split_touching_splits_what_components_merge_and_refuses_bad_input():
-    scene = multi_pet.make_multi_pet_scene(20, num_pets=2, touching=True)
-    pets = scene["semantic"] == 0
-    split = multi_pet.split_touching(pets, scene["image"])
-    assert split.max() == 2 and not split[~pets].any()
-    truth = np.stack([scene["instances"] == k for k in (1, 2)])
-    ious = detection_metrics.mask_ious(np.stack([split == 1, split == 2]), truth)
-    assert ious.max(axis=0).min() > 0.8  # each true pet found
+def test_watershed_finds_touching_pets_that_components_merge_and_refuses_bad_input():
+    """On touching pets, the lesson's claim: the watershed's mask AP50 beats connected
+    components' (which see one blob); on pets apart, components are already right."""
+    touching = [
+        multi_pet.make_multi_pet_scene(100 + i, 2 + i % 2, touching=True) for i in range(10)
+    ]
+    truth = [s["instances"] for s in touching]
+
+    def ap50(split):
+        found = [[ids == k for k in np.unique(ids[ids > 0])] for ids in map(split, touching)]
+        scores = [[m.sum() for m in f] for f in found]
+        return detection_metrics.mask_average_precision(truth, [np.stack(f) for f in found], scores)
+
+    watershed = ap50(lambda s: multi_pet.split_touching(s["semantic"] == 0, s["image"]))
+    components = ap50(lambda s: cv2.connectedComponents(np.uint8(s["semantic"] == 0))[1])
+    assert watershed > components + 0.2, (components, watershed)
+    scene = touching[0]
     with pytest.raises(ValueError, match="peak_fraction"):
-        multi_pet.split_touching(pets, scene["image"], peak_fraction=1.5)
+        multi_pet.split_touching(scene["semantic"] == 0, scene["image"], peak_fraction=1.5)
 
 
 def test_grabcut_from_a_true_box_finds_a_drawn_pet_and_repeats():
@@ -422,7 +434,7 @@ def test_grabcut_from_a_true_box_finds_a_drawn_pet_and_repeats():
     pet = scene["segmentation_mask"][..., 0] != 2
     box = box_masks.mask_to_box(pet)
     mask = prompts.grabcut_mask(np.ascontiguousarray(scene["image"]), box)
-    assert (mask & pet).sum() / (mask | pet).sum() > 0.7
+    assert (mask & pet).sum() / (mask | pet).sum() > 0.6  # most of the drawn pet
     np.testing.assert_array_equal(mask, prompts.grabcut_mask(scene["image"].copy(), box))
     whole = prompts.grabcut_mask(scene["image"].copy(), [0, 0, *scene["image"].shape[1::-1]])
     assert whole.shape == pet.shape  # a box over the whole photo still runs (a 1-pixel frame)
