@@ -8,13 +8,15 @@ import pytest
 from labutils import checks, detection_metrics, multi_pet, prompts
 
 
-def split_without_unknown(pet_mask, image):  # forgot to mark the rest of the mask unknown
-    mask = pet_mask.astype(np.uint8)
-    distance = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
-    cores = (distance > 0.5 * distance.max()).astype(np.uint8)
-    markers = (cv2.connectedComponents(cores)[1] + 1).astype(np.int32)
-    markers = cv2.watershed(image, markers)
-    return np.where(markers > 1, markers - 1, 0)
+def cores_only(pet_mask, image):  # the seeds, never grown by the watershed
+    distance = cv2.distanceTransform(pet_mask.astype(np.uint8), cv2.DIST_L2, 5)
+    return cv2.connectedComponents((distance > 0.5 * distance.max()).astype(np.uint8))[1]
+
+
+def not_masked(pet_mask, image):  # the watershed's basins, background included
+    distance = cv2.distanceTransform(pet_mask.astype(np.uint8), cv2.DIST_L2, 5)
+    seeds = cv2.connectedComponents((distance > 0.5 * distance.max()).astype(np.uint8))[1]
+    return np.maximum(cv2.watershed(image, seeds.astype(np.int32)), 0)
 
 
 def split_raw_markers(pet_mask, image):  # watershed's -1 lines left in
@@ -32,9 +34,9 @@ def split_raw_markers(pet_mask, image):  # watershed's -1 lines left in
             False,
             "connected components",
         ),
-        (split_without_unknown, False, "only the cores"),
+        (cores_only, False, "only the cores"),
+        (not_masked, False, "flooded the background"),
         (split_raw_markers, False, "negative"),
-        (lambda m, im: multi_pet.split_touching(m, im) + 1, False, "background is labelled"),
         (lambda m, im: m[:5], False, "shape"),
         (None, False, "not answered yet"),
     ],

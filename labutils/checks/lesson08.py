@@ -17,8 +17,8 @@ __all__ = ["check_grabcut", "check_mask_ious", "check_split_touching"]
 
 _SPLIT = Exercise(
     "Exercise 1 (watershed)",
-    "distance transform → cores above peak_fraction of its maximum → connectedComponents "
-    "(+1, so background is 1) → 0 on the rest of the mask → cv2.watershed → ids above 1, minus 1.",
+    "distance transform → cores above peak_fraction of its maximum → connectedComponents of "
+    "the cores as int32 markers → cv2.watershed(image, markers) → ids kept inside the mask only.",
 )
 _MASK_IOUS = Exercise(
     "Exercise 2 (mask IoU of instances)",
@@ -73,7 +73,7 @@ def _split_mistake(got: np.ndarray, right: np.ndarray, pets: np.ndarray) -> str 
     """What is wrong with instance ids ``got`` against the twin's ``right``, or None."""
     found, wanted = len(np.unique(got[got > 0])), int(right.max())
     if (got > 0)[~pets].mean() > 0.5:
-        return "the background is labelled as a pet: keep only ids above 1 (1 is background)."
+        return "the pets flooded the background too: keep the ids inside the pet mask only."
     if found == 1:
         return "one instance for touching pets: that is what connected components give."
     if found != wanted:
@@ -84,8 +84,8 @@ def _split_mistake(got: np.ndarray, right: np.ndarray, pets: np.ndarray) -> str 
     )
     if ious.max(axis=0).min() < 0.95:
         small = (got > 0).sum() < 0.8 * (right > 0).sum()
-        return ("the instances cover only the cores: mark the rest of the mask 0 (unknown), so "
-                "the watershed grows the cores into it." if small else
+        return ("the instances cover only the cores: let cv2.watershed grow them over the "
+                "mask." if small else
                 "the instances differ from the recipe's: follow the hint's steps.")  # fmt: skip
     return None
 
