@@ -4,7 +4,7 @@ Boxes are ``(x_min, y_min, x_max, y_max)`` ("xyxy") in continuous coordinates, a
 pixel column ``i`` spans ``[i, i + 1)``, so a mask's box ends one past its last pixel. Boxes are
 either in pixels or *normalised*, in 0..1 of the image's width and height; IoU is the same in
 both. TFDS's ``head_bbox`` is ``[y_min, x_min, y_max, x_max]`` ("yxyx"), all zeros when absent:
-:func:`yxyx_to_xyxy` converts it. Box IoU is taught in lesson 02, §9; the rest in lesson 07.
+:func:`yxyx_to_xyxy` converts it. Taught in lesson 07 (box IoU in §1, "Boxes in the data").
 Between boxes and masks: :mod:`labutils.box_masks`.
 """
 
@@ -75,7 +75,7 @@ def as_boxes(boxes: ArrayLike, name: str = "boxes") -> np.ndarray:
 def box_area(boxes: ArrayLike) -> np.ndarray:
     """Area of each xyxy box: (x_max − x_min) (y_max − y_min), over the last axis.
 
-    Taught in lesson 02, §9 "Box IoU for object detection" (the areas behind the IoU).
+    Taught in lesson 07, §1 "Boxes in the data" (the areas behind the box IoU).
 
     >>> box_area([[0, 0, 2, 3], [1, 1, 1, 4]]).tolist()
     [6.0, 0.0]
@@ -102,7 +102,7 @@ def box_iou(boxes_a: ArrayLike, boxes_b: ArrayLike) -> np.ndarray | float:
     Coordinates are continuous: a box from x = 0 to x = 10 is 10 wide (no "+1" pixel
     convention), as in keras-cv. A pair whose union has zero area (two zero-area boxes)
     has IoU 0, like any pair that does not overlap.
-    Taught in lesson 02, §9 "Box IoU for object detection".
+    Taught in lesson 07, §1 "Boxes in the data" ("Box IoU").
 
     >>> box_iou([0, 0, 10, 10], [5, 5, 15, 15])  # 25 / (100 + 100 - 25)
     0.14285714285714285

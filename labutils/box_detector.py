@@ -18,6 +18,8 @@ from labutils import data, pipeline
 from labutils.bbox import as_boxes
 
 __all__ = [
+    "box_head",
+    "build_backbone",
     "build_box_detector",
     "detection_loss",
     "giou_box_loss",
@@ -35,7 +37,8 @@ def load_box_arrays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Decode a split once, like ``pipeline.load_arrays``, keeping the head boxes too.
 
-    Used in lesson 07, §1 "Boxes in the data" and §3 "Boxes from the segmentation model".
+    Used in lesson 07, §1 "Boxes in the data" and §3 "Boxes from the segmentation model", and
+    in lesson 08, §3 "A box as a prompt: GrabCut" (the test photos).
 
     Args:
         split: a :func:`labutils.data.load_pets` split, e.g. ``splits.TRAIN_SPLIT``.
@@ -66,26 +69,22 @@ def load_box_arrays(
     return images, masks, heads.astype(np.float32)
 
 
-def build_box_detector(
-    image_size: int = 64, filters: Sequence[int] = (16, 32, 64, 128), dense: int = 128
-) -> keras.Model:
-    """A compact CNN that predicts one box and a confidence score per image.
+def build_backbone(image_size: int = 64, filters: Sequence[int] = (16, 32, 64, 128)) -> keras.Model:
+    """The detector's small CNN: conv 3×3 → batch norm → ReLU → 2×2 max pooling per stage.
 
-    Each stage is conv 3×3 → batch norm → ReLU → 2×2 max pooling; the last feature map is
-    flattened (not averaged: global average pooling would throw away *where* things are)
-    and two dense layers give 5 numbers. The box is parameterised so that it is always valid
-    and inside the image: per axis, a size ``w = σ(t_w)`` and a position in the room left,
-    ``x_min = (1 − w) σ(t_x)``, ``x_max = x_min + w``. The score is ``σ(t_s)``.
-    Taught in lesson 07, §2 "A detector trained in the lesson".
+    The last feature map is flattened, not averaged: global average pooling would throw away
+    *where* things are, which is the answer here. Used in lesson 07, §2 "A detector trained in
+    the lesson" (the given backbone the student puts a box head on).
+
+    >>> build_backbone(64).output_shape
+    (None, 2048)
 
     Args:
         image_size: side S of the square float images in [0, 1] (divisible by 2^len(filters)).
         filters: channels of each stage.
-        dense: units of the hidden dense layer.
 
     Returns:
-        An uncompiled ``keras.Model``: (B, S, S, 3) → (B, 5) float32, ``[x_min, y_min, x_max,
-        y_max, score]``, the box normalised to 0..1.
+        A ``keras.Model``: (B, S, S, 3) → (B, F) float32 features.
 
     Raises:
         ValueError: an image size that the stages cannot halve evenly.
@@ -95,20 +94,54 @@ def build_box_detector(
             f"image_size {image_size} must be divisible by 2^{len(filters)} = "
             f"{2 ** len(filters)} (one halving per stage); try 64 or 128."
         )
-    inputs = keras.Input((image_size, image_size, 3), name="images")
-    x = inputs
+    inputs = x = keras.Input((image_size, image_size, 3), name="images")
     for n in filters:
         x = layers.Conv2D(n, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.MaxPooling2D()(layers.ReLU()(x))
-    x = layers.Dense(dense, activation="relu")(layers.Flatten()(x))
+    return keras.Model(inputs, layers.Flatten()(x), name="backbone")
+
+
+def box_head(features: keras.KerasTensor, dense: int = 128) -> keras.KerasTensor:
+    """One box and a score from (B, F) features: always a valid box inside the image.
+
+    Two dense layers give 5 raw numbers; per axis, a size ``w = σ(t_w)`` and a position in the
+    room left, ``x_min = (1 − w) σ(t_x)``, ``x_max = x_min + w``; the score is ``σ(t_s)``.
+    Taught in lesson 07, §2 "A detector trained in the lesson" (the student writes it).
+
+    Args:
+        features: (B, F) symbolic features.
+        dense: units of the hidden dense layer.
+
+    Returns:
+        (B, 5) ``[x_min, y_min, x_max, y_max, score]``, the box normalised to 0..1.
+    """
+    x = layers.Dense(dense, activation="relu")(features)
     raw = layers.Dense(5, name="raw")(layers.Dropout(0.2)(x))  # t_x, t_y, t_w, t_h, t_score
-    return keras.Model(inputs, layers.Lambda(_decode_outputs, name="box_and_score")(raw),
-                       name="box_detector")  # fmt: skip
+    return layers.Lambda(_decode_outputs, name="box_and_score")(raw)
+
+
+def build_box_detector(
+    image_size: int = 64, filters: Sequence[int] = (16, 32, 64, 128), dense: int = 128
+) -> keras.Model:
+    """A compact CNN that predicts one box and a confidence score per image.
+
+    :func:`build_backbone`, then :func:`box_head`. Taught in lesson 07, §2 "A detector trained
+    in the lesson".
+
+    Returns:
+        An uncompiled ``keras.Model``: (B, S, S, 3) → (B, 5) float32, ``[x_min, y_min, x_max,
+        y_max, score]``, the box normalised to 0..1.
+
+    Raises:
+        ValueError: an image size that the stages cannot halve evenly.
+    """
+    backbone = build_backbone(image_size, filters)
+    return keras.Model(backbone.input, box_head(backbone.output, dense), name="box_detector")
 
 
 def _decode_outputs(raw: tf.Tensor) -> tf.Tensor:
-    """(B, 5) raw outputs → (B, 5) ``[x_min, y_min, x_max, y_max, score]`` (see the builder)."""
+    """(B, 5) raw outputs → (B, 5) ``[x_min, y_min, x_max, y_max, score]`` (see the head)."""
     position, size = ops.sigmoid(raw[:, 0:2]), ops.sigmoid(raw[:, 2:4])
     low = (1.0 - size) * position  # (B, 2): x_min, y_min
     return ops.concatenate([low, low + size, ops.sigmoid(raw[:, 4:5])], axis=1)

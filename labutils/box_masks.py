@@ -116,7 +116,8 @@ def box_mask_iou(boxes: ArrayLike, masks: ArrayLike, normalized: bool = False) -
     """IoU of each box, painted as a mask (:func:`box_to_mask`), with its mask.
 
     For a mask's own tight box this equals :func:`fill_ratio` (the box holds the mask).
-    Taught in lesson 07, §1 "Boxes in the data"; used in §3 "Boxes from the segmentation model".
+    Taught in lesson 07, §1 "Boxes in the data"; used in §3 "Boxes from the segmentation model"
+    and in lesson 08, §3 "A box as a prompt: GrabCut".
 
     >>> box_mask_iou([0, 0, 2, 2], np.array([[1, 0], [1, 1]]))
     0.75

@@ -14,8 +14,11 @@ from labutils.bbox import as_boxes, box_iou
 
 __all__ = [
     "COCO_IOU_THRESHOLDS",
+    "ap_from_curve",
     "average_precision",
     "coco_average_precision",
+    "mask_average_precision",
+    "mask_ious",
     "match_detections",
     "precision_recall",
     "precision_recall_curve",
@@ -85,27 +88,33 @@ def match_detections(
     Raises:
         ValueError: inputs that do not line up, bad boxes, or a threshold outside (0, 1].
     """
+    truth, preds, conf = _check_inputs(true_boxes, pred_boxes, scores)
+    ious = [box_iou(dt, gt) if dt.size and gt.size else np.zeros((len(dt), len(gt)))
+            for gt, dt in zip(truth, preds, strict=True)]  # fmt: skip
+    return _match(ious, conf, iou_threshold, max_detections)
+
+
+def _match(
+    ious: list[np.ndarray], conf: list[np.ndarray], iou_threshold: float, max_detections: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`match_detections` from each image's (D_i, G_i) IoUs of detections with truths."""
     if not 0 < iou_threshold <= 1:
         raise ValueError(f"iou_threshold must lie in (0, 1], got {iou_threshold}.")
-    truth, preds, conf = _check_inputs(true_boxes, pred_boxes, scores)
     threshold = min(iou_threshold, 1 - 1e-10)  # as pycocotools: an IoU of 1 - eps still hits
     all_scores, all_hits = [], []
-    for gt, dt, sc in zip(truth, preds, conf, strict=True):
+    for image_ious, sc in zip(ious, conf, strict=True):
         order = np.argsort(-sc, kind="mergesort")[:max_detections]
-        hits = np.zeros(len(order), bool)
-        if len(gt) and len(order):
-            ious = np.atleast_2d(box_iou(dt[order], gt)).reshape(len(order), len(gt))
-            taken = np.zeros(len(gt), bool)
-            for d in range(len(order)):
-                candidates = np.where(~taken & (ious[d] >= threshold), ious[d], -1.0)
-                if candidates.max() >= 0:  # the last of equal best IoUs, as pycocotools
-                    best = len(gt) - 1 - int(np.argmax(candidates[::-1]))
-                    taken[best], hits[d] = True, True
+        hits, taken = np.zeros(len(order), bool), np.zeros(image_ious.shape[1], bool)
+        for d, row in enumerate(image_ious[order]):
+            candidates = np.where(~taken & (row >= threshold), row, -1.0)
+            if candidates.size and candidates.max() >= 0:  # the last of equal best, as COCO
+                best = len(row) - 1 - int(np.argmax(candidates[::-1]))
+                taken[best], hits[d] = True, True
         all_scores.append(sc[order])
         all_hits.append(hits)
     flat_scores, flat_hits = np.concatenate(all_scores), np.concatenate(all_hits)
     order = np.argsort(-flat_scores, kind="mergesort")
-    return flat_scores[order], flat_hits[order], sum(len(gt) for gt in truth)
+    return flat_scores[order], flat_hits[order], sum(m.shape[1] for m in ious)
 
 
 def precision_recall(
@@ -152,11 +161,15 @@ def precision_recall_curve(
         ValueError: as :func:`match_detections`, or there is no true box (recall undefined).
     """
     sorted_scores, hits, num_true = match_detections(true_boxes, pred_boxes, scores, iou_threshold)
+    return (*_curve(hits, num_true), sorted_scores)
+
+
+def _curve(hits: np.ndarray, num_true: int) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall after each of the detections ``hits`` (sorted by score)."""
     if num_true == 0:
-        raise ValueError("there is no true box: recall (found / true boxes) is undefined.")
-    tp = np.cumsum(hits).astype(float)
-    fp = np.cumsum(~hits).astype(float)
-    return tp / (tp + fp), tp / num_true, sorted_scores
+        raise ValueError("there is no true box or object: recall (found / true) is undefined.")
+    tp, fp = np.cumsum(hits).astype(float), np.cumsum(~hits).astype(float)
+    return tp / (tp + fp), tp / num_true
 
 
 def average_precision(
@@ -179,10 +192,37 @@ def average_precision(
         AP in [0, 1].
     """
     precision, recall, _ = precision_recall_curve(true_boxes, pred_boxes, scores, iou_threshold)
-    envelope = np.maximum.accumulate(precision[::-1])[::-1] if precision.size else precision
+    return ap_from_curve(precision, recall)
+
+
+def ap_from_curve(precision: object, recall: object) -> float:
+    """COCO's 101-point interpolated AP of a precision–recall list (highest score first).
+
+    Each precision becomes the best precision at this or any higher recall (the envelope);
+    the envelope is read at the recall levels 0, 0.01, …, 1 (at the first point reaching
+    each level, 0 beyond the highest recall) and averaged. Not VOC 2007's 11 levels, nor
+    VOC 2010's area under the envelope. Taught in lesson 07, §4 "How detection is scored"
+    (the student writes it); used for mask AP in lesson 08.
+
+    >>> round(ap_from_curve([1, 0.5, 2 / 3], [0.5, 0.5, 1]), 4)  # (51 × 1 + 50 × 2/3) / 101
+    0.835
+
+    Args:
+        precision, recall: (D,) after each detection, recall non-decreasing.
+
+    Returns:
+        AP in [0, 1]; 0 for an empty list. Raises ValueError for lists of different lengths.
+    """
+    precision, recall = np.asarray(precision, float).ravel(), np.asarray(recall, float).ravel()
+    if precision.shape != recall.shape:
+        raise ValueError(f"expected one recall per precision, got {precision.shape} and "
+                         f"{recall.shape}.")  # fmt: skip
+    if not precision.size:
+        return 0.0
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
     at = np.searchsorted(recall, _RECALL_LEVELS, side="left")  # first point reaching each level
     sampled = np.where(at < len(envelope), envelope[np.minimum(at, len(envelope) - 1)], 0.0)
-    return float(np.mean(sampled)) if precision.size else 0.0
+    return float(np.mean(sampled))
 
 
 def coco_average_precision(true_boxes: object, pred_boxes: object, scores: object) -> float:
@@ -203,3 +243,57 @@ def coco_average_precision(true_boxes: object, pred_boxes: object, scores: objec
         average_precision(true_boxes, pred_boxes, scores, t) for t in COCO_IOU_THRESHOLDS
     ]
     return float(np.mean(per_threshold))
+
+
+def mask_ious(pred_masks: object, true_masks: object) -> np.ndarray:
+    """Pairwise IoU of predicted and true instance masks of one image.
+
+    Taught in lesson 08, §2 "Scoring instances" (the student writes it).
+
+    >>> mask_ious(np.array([[[1, 1, 0]]]), np.array([[[1, 0, 0]], [[0, 0, 1]]])).tolist()
+    [[0.5, 0.0]]
+
+    Args:
+        pred_masks: bool or 0/1 (D, H, W).
+        true_masks: bool or 0/1 (G, H, W).
+
+    Returns:
+        float64 (D, G); 0 where both masks are empty. Raises ValueError for masks that are
+        not two stacks of one size.
+    """
+    pred, true = np.asarray(pred_masks, bool), np.asarray(true_masks, bool)
+    if pred.ndim != 3 or true.ndim != 3 or pred.shape[1:] != true.shape[1:]:
+        raise ValueError(f"expected (D, H, W) and (G, H, W) masks of one size, got {pred.shape}"
+                         f" and {true.shape}.")  # fmt: skip
+    p, t = pred.reshape(len(pred), -1).astype(float), true.reshape(len(true), -1).astype(float)
+    inter = p @ t.T
+    union = p.sum(1)[:, None] + t.sum(1)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def mask_average_precision(
+    true_instances: object, pred_masks: object, scores: object, iou_threshold: float = 0.5
+) -> float:
+    """AP of instance masks, COCO's way: :func:`average_precision` with mask IoU for box IoU.
+
+    Taught in lesson 08, §2 "Scoring instances".
+
+    Args:
+        true_instances: N label maps (H_i, W_i), 0 for no object, k for object k.
+        pred_masks: N stacks of D_i bool masks (D_i, H_i, W_i).
+        scores: N sequences of D_i confidences.
+        iou_threshold: the least mask IoU of a hit, in (0, 1].
+
+    Returns:
+        AP in [0, 1] (pycocotools' ``COCOeval`` with ``iouType="segm"``, one class). Raises
+        ValueError for inputs that do not line up, or no true object at all.
+    """
+    ious, conf = [], []
+    for ids, masks, sc in zip(true_instances, pred_masks, scores, strict=True):
+        ids = np.asarray(ids)
+        truth = ids[None] == np.unique(ids[ids != 0])[:, None, None]  # (G, H, W), G may be 0
+        ious.append(mask_ious(np.reshape(masks, (-1, *ids.shape)), truth))
+        conf.append(np.asarray(sc, float).reshape(-1))
+        if len(ious[-1]) != len(conf[-1]):
+            raise ValueError(f"{len(ious[-1])} predicted masks but {len(conf[-1])} scores.")
+    return ap_from_curve(*_curve(*_match(ious, conf, iou_threshold, 100)[1:]))

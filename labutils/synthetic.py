@@ -57,7 +57,7 @@ def scene_indices(split: str) -> range:
 def make_scene(index: int) -> dict:
     """Draw synthetic scene number ``index`` (the same scene every time).
 
-    Used in lesson 07, §5 "Instances: when there is more than one pet" (pets cut out of
+    Used in lesson 08, §1 "One mask, several pets" (pets cut out of
     scenes) and through ``data.load_pets(split, "synthetic")`` wherever the photos are absent
     (lesson 03, §4 "What is in the data").
 

@@ -19,7 +19,7 @@ LAYERS = (
     ("data", "folder", "synthetic", "synthetic_animal", "synthetic_paint", "photos"),  # sources
     ("pipeline",),  # tf.data
     ("metrics", "bbox", "box_masks", "detection_metrics", "multi_pet"),  # scores and boxes
-    ("models", "pretrained", "box_detector", "losses", "precision"),  # models
+    ("models", "pretrained", "box_detector", "prompts", "losses", "precision"),  # models
     ("viz",),  # drawing masks: used by the training callback that shows predictions
     ("callbacks", "recipe", "training"),  # fitting
     ("evaluation",),  # scoring a trained model

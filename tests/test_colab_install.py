@@ -6,7 +6,9 @@ virtual environment's own package metadata (every distribution except keras-cv, 
 and labutils), then asks pip for a dry run of the Setup cell's install line with a report of
 what it would install. Nothing is downloaded: keras-cv and keras-core come as wheels holding
 only their real metadata, and labutils is resolved from a copy of this checkout instead of
-``git+https`` (there is no GitHub here).
+``git+https`` (there is no GitHub here). Lessons that use KerasHub (SAM) add requirements.txt's
+keras-hub pin to the line; that line is resolved too, keras-hub and the Keras it needs coming
+as metadata-only wheels.
 """
 
 import json
@@ -37,18 +39,32 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def setup_install_line() -> list[str]:
-    """The arguments of the Setup cell's ``%pip install`` (the same in every lesson)."""
-    lines = set()
+def setup_install_lines() -> dict[str, list[str]]:
+    """The arguments of each lesson's Setup cell ``%pip install``, by notebook name."""
+    lines = {}
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
         setup = next(
             c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"
         )
-        lines |= {
-            line.split("%pip install", 1)[1] for line in setup["source"] if "%pip install" in line
-        }
-    assert len(lines) == 1, f"every lesson's Setup cell installs the same: {lines}"
-    return shlex.split(lines.pop())
+        (line,) = [line for line in setup["source"] if "%pip install" in line]
+        lines[notebook.name] = shlex.split(line.split("%pip install", 1)[1])
+    return lines
+
+
+def keras_hub_pin() -> str:
+    """requirements.txt's keras-hub pin, e.g. ``keras-hub==0.32.0``."""
+    text = (ROOT / "requirements.txt").read_text()
+    return re.search(r"^keras-hub==\S+", text, re.MULTILINE)[0]
+
+
+def setup_install_line(with_keras_hub: bool = False) -> list[str]:
+    """The Setup line every lesson shares; lessons that use KerasHub add its pin to it."""
+    lines = {
+        tuple(a for a in args if a != keras_hub_pin()) for args in setup_install_lines().values()
+    }
+    assert len(lines) == 1, f"every lesson's Setup cell installs the same (bar keras-hub): {lines}"
+    base = list(lines.pop())
+    return [*base[:-1], keras_hub_pin(), base[-1]] if with_keras_hub else base
 
 
 def metadata_only_wheel(dist: metadata.Distribution, folder: Path) -> Path:
@@ -65,8 +81,9 @@ def metadata_only_wheel(dist: metadata.Distribution, folder: Path) -> Path:
     return wheel
 
 
-def colab_like_env(folder: Path) -> Path:
-    """A virtual environment with this one's distributions bar keras-cv, keras-core, labutils.
+def colab_like_env(folder: Path, without: set[str] = frozenset()) -> Path:
+    """A virtual environment with this one's distributions bar keras-cv, keras-core, labutils
+    (and ``without``).
 
     Their dist-info folders are copied (metadata only, no code), so pip sees them installed,
     keras and numpy at older versions (:data:`COLAB_VERSIONS`); setuptools is linked for
@@ -80,7 +97,7 @@ def colab_like_env(folder: Path) -> Path:
     for dist in metadata.distributions():
         name = canonical(dist.metadata["Name"])
         info = Path(dist._path)  # noqa: SLF001 (the dist-info folder itself)
-        if name in NOT_ON_COLAB or info.parent != here or info.suffix != ".dist-info":
+        if name in NOT_ON_COLAB | without or info.parent != here or info.suffix != ".dist-info":
             continue
         version = COLAB_VERSIONS.get(name, dist.version)
         copy = site / info.name.replace(dist.version, version)
@@ -112,18 +129,16 @@ def offline_pip(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def colab_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    tmp = tmp_path_factory.mktemp("colab")
-    python = colab_like_env(tmp / "env")
+def colab_dry_run(tmp: Path, source: Path, with_keras_hub: bool) -> dict:
+    """pip's report of what the Setup line would install in a Colab-like environment."""
+    python = colab_like_env(tmp / "env", without={"keras-hub"} if with_keras_hub else set())
     wheels = tmp / "wheels"
     wheels.mkdir()
-    for name in ("keras-cv", "keras-core"):
+    for name in ("keras-cv", "keras-core", *(("keras-hub", "keras") if with_keras_hub else ())):
         metadata_only_wheel(metadata.distribution(name), wheels)
-    source = checkout_copy(tmp_path_factory.mktemp("checkout"))
     requirements = [
         arg.replace(f"git+{REPO_URL}@{REPO_BRANCH}", source.as_uri())
-        for arg in setup_install_line()
+        for arg in setup_install_line(with_keras_hub)
         if arg != "-q"
     ]
     assert any(source.as_uri() in r for r in requirements), requirements  # labutils, from here
@@ -135,10 +150,47 @@ def colab_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {**json.loads((tmp / "r.json").read_text()), "python": str(python)}
 
 
+@pytest.fixture(scope="module")
+def colab_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    source = checkout_copy(tmp_path_factory.mktemp("checkout"))
+    return colab_dry_run(tmp_path_factory.mktemp("colab"), source, with_keras_hub=False)
+
+
+@pytest.fixture(scope="module")
+def colab_report_with_keras_hub(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    source = checkout_copy(tmp_path_factory.mktemp("checkout"))
+    return colab_dry_run(tmp_path_factory.mktemp("colab_hub"), source, with_keras_hub=True)
+
+
+def installed_versions(report: dict) -> dict[str, str]:
+    return {canonical(i["metadata"]["name"]): i["metadata"]["version"] for i in report["install"]}
+
+
 def test_setup_cell_installs_keras_cv_and_labutils_on_colab(colab_report: dict):
     installed = {canonical(item["metadata"]["name"]): item["metadata"]["version"]
                  for item in colab_report["install"]}  # fmt: skip
     assert installed.get("keras-cv") == "0.9.0" and "labutils" in installed, installed
+
+
+def test_lessons_that_use_keras_hub_install_requirements_pin_on_colab():
+    uses = {
+        nb.name
+        for nb in (ROOT / "notebooks").glob("*.ipynb")
+        if "import keras_hub" in nb.read_text()
+    }
+    installs = {name for name, args in setup_install_lines().items() if keras_hub_pin() in args}
+    assert uses and installs == uses, f"keras-hub in Setup: {installs}; imported by: {uses}"
+
+
+def test_keras_hub_setup_adds_keras_hub_and_only_the_keras_it_needs(
+    colab_report_with_keras_hub: dict,
+):
+    """keras-hub 0.32.0 requires Keras >= 3.15: on Colab's older Keras, pip raises Keras too,
+    and leaves TensorFlow, numpy and TensorFlow Datasets alone."""
+    installed = installed_versions(colab_report_with_keras_hub)
+    assert installed.get("keras-hub") == keras_hub_pin().split("==")[1], installed
+    assert set(installed) <= NOT_ON_COLAB | {"keras-hub", "keras"}, installed
+    assert not set(installed) & {"tensorflow", "numpy", "tensorflow-datasets"}, installed
 
 
 def test_setup_cell_leaves_colabs_tensorflow_keras_and_numpy_alone(colab_report: dict):

@@ -1,4 +1,4 @@
-"""Lesson 07's modules: bbox and box_masks (boxes from files and masks), box_detector (the
+"""Lessons 07 and 08's modules: bbox and box_masks (boxes from files and masks), box_detector (the
 detector and its losses), detection_metrics (AP checked against pycocotools, COCO's reference
 implementation) and multi_pet."""
 
@@ -8,11 +8,12 @@ import json
 import os
 from pathlib import Path
 
+import cv2
 import keras
 import numpy as np
 import pytest
 
-from labutils import bbox, box_detector, box_masks, data, detection_metrics, multi_pet
+from labutils import bbox, box_detector, box_masks, data, detection_metrics, multi_pet, prompts
 
 ROOT = Path(__file__).resolve().parents[1]
 PETS = Path(os.environ.get("SEGLAB_DATA", ROOT.parent / "shared/data/oxford-iiit-pet"))
@@ -346,3 +347,112 @@ def test_multi_pet_scene_instances(touching):
         assert np.any(shifted & (instances[:, 1:] > 0) & (instances[:, :-1] > 0))
     with pytest.raises(ValueError, match="num_pets >= 2"):
         multi_pet.make_multi_pet_scene(0, num_pets=1)
+
+
+# --- lesson 08: instances, mask AP, GrabCut and SAM ---------------------------------------------
+
+
+def coco_segm_reference(true_ids, pred_masks, scores):
+    """(AP, AP50, AP75) from pycocotools' segm evaluation; truths as label maps."""
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    rle = lambda m: mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))  # noqa: E731
+    anns, dets, images = [], [], []
+    for i, (ids, masks, sc) in enumerate(zip(true_ids, pred_masks, scores, strict=True)):
+        images.append({"id": i, "height": ids.shape[0], "width": ids.shape[1]})
+        for k in np.unique(ids[ids > 0]):
+            r = rle(ids == k)
+            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": 1, "segmentation": r,
+                         "area": float(mask_utils.area(r)), "iscrowd": 0,
+                         "bbox": list(mask_utils.toBbox(r))})  # fmt: skip
+        for m, s in zip(masks, sc, strict=True):
+            dets.append(
+                {"image_id": i, "category_id": 1, "segmentation": rle(m), "score": float(s)}
+            )
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = {
+            "info": {},
+            "licenses": [],
+            "images": images,
+            "annotations": anns,
+            "categories": [{"id": 1, "name": "pet"}],
+        }
+        gt.createIndex()
+        evaluation = COCOeval(gt, gt.loadRes(dets), "segm")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    return evaluation.stats[:3]
+
+
+def test_mask_ap_agrees_with_pycocotools_segm_on_watershed_instances():
+    rng = np.random.default_rng(0)
+    true_ids, preds, scores = [], [], []
+    for i in range(12):
+        scene = multi_pet.make_multi_pet_scene(100 + i, num_pets=2 + i % 2, touching=i < 8)
+        ids = multi_pet.split_touching(scene["semantic"] == 0, scene["image"])
+        found = [ids == k for k in np.unique(ids[ids > 0])]
+        true_ids.append(scene["instances"])
+        preds.append(np.stack(found))
+        scores.append(rng.random(len(found)))
+    ours_ap = [detection_metrics.mask_average_precision(true_ids, preds, scores, t)
+               for t in detection_metrics.COCO_IOU_THRESHOLDS]  # fmt: skip
+    reference = coco_segm_reference(true_ids, preds, scores)
+    assert 0.05 < reference[0] < 0.95  # a real mix of hits and misses
+    mine = (np.mean(ours_ap), ours_ap[0], ours_ap[5])
+    np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-6)
+
+
+def test_watershed_finds_touching_pets_that_components_merge_and_refuses_bad_input():
+    """On touching pets, the lesson's claim: the watershed's mask AP50 beats connected
+    components' (which see one blob); on pets apart, components are already right."""
+    touching = [
+        multi_pet.make_multi_pet_scene(100 + i, 2 + i % 2, touching=True) for i in range(10)
+    ]
+    truth = [s["instances"] for s in touching]
+
+    def ap50(split):
+        found = [[ids == k for k in np.unique(ids[ids > 0])] for ids in map(split, touching)]
+        scores = [[m.sum() for m in f] for f in found]
+        return detection_metrics.mask_average_precision(truth, [np.stack(f) for f in found], scores)
+
+    watershed = ap50(lambda s: multi_pet.split_touching(s["semantic"] == 0, s["image"]))
+    components = ap50(lambda s: cv2.connectedComponents(np.uint8(s["semantic"] == 0))[1])
+    assert watershed > components + 0.2, (components, watershed)
+    scene = touching[0]
+    with pytest.raises(ValueError, match="peak_fraction"):
+        multi_pet.split_touching(scene["semantic"] == 0, scene["image"], peak_fraction=1.5)
+
+
+def test_grabcut_from_a_true_box_finds_a_drawn_pet_and_repeats():
+    from labutils import synthetic
+
+    scene = synthetic.make_scene(3)
+    pet = scene["segmentation_mask"][..., 0] != 2
+    box = box_masks.mask_to_box(pet)
+    mask = prompts.grabcut_mask(np.ascontiguousarray(scene["image"]), box)
+    assert (mask & pet).sum() / (mask | pet).sum() > 0.6  # most of the drawn pet
+    np.testing.assert_array_equal(mask, prompts.grabcut_mask(scene["image"].copy(), box))
+    whole = prompts.grabcut_mask(scene["image"].copy(), [0, 0, *scene["image"].shape[1::-1]])
+    assert whole.shape == pet.shape  # a box over the whole photo still runs (a 1-pixel frame)
+    assert not prompts.grabcut_mask(scene["image"].copy(), [5, 5, 6, 6]).any()  # nothing to cut
+    with pytest.raises(ValueError, match="uint8"):
+        prompts.grabcut_mask(scene["image"].astype(float), box)
+
+
+def test_sam_runs_offline_from_a_local_keras_hub_preset(tmp_path):
+    """The lesson's offline path: save a tiny SAM as a preset, load it by folder, prompt it."""
+    import keras_hub
+
+    folder = prompts.save_tiny_sam_preset(tmp_path / "sam")
+    assert (folder / "config.json").is_file() and (folder / "model.weights.h5").is_file()
+    sam = keras_hub.models.SAMImageSegmenter.from_preset(str(folder))
+    image = np.random.default_rng(0).integers(0, 255, (96, 80, 3), dtype=np.uint8)
+    for prompt in ({"point": (40.0, 30.0)}, {"box": np.array([10.0, 5.0, 60.0, 70.0])}):
+        mask, score = prompts.segment_with_sam(sam, image, **prompt)
+        assert mask.shape == (96, 80) and mask.dtype == bool and np.isfinite(score)
+    with pytest.raises(ValueError, match="exactly one prompt"):
+        prompts.segment_with_sam(sam, image)

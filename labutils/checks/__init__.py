@@ -35,22 +35,37 @@ from labutils.checks.lesson05_augment import check_augment_pair, check_fit
 from labutils.checks.lesson05_fit import check_callbacks, check_compile
 from labutils.checks.lesson05_losses import check_ce_dice_loss, check_soft_dice_loss
 from labutils.checks.lesson06 import check_full_size, check_precision, check_worst_images
-from labutils.checks.lesson07 import check_giou, check_head_boxes, check_precision_recall
+from labutils.checks.lesson07 import check_head_boxes, check_precision_recall
+from labutils.checks.lesson07_detector import (
+    check_average_precision,
+    check_box_head,
+    check_giou_loss,
+)
+from labutils.checks.lesson08 import check_grabcut, check_mask_ious, check_split_touching
 from labutils.checks.verdict import Verdict, not_answered, report
 
 __all__ = [
     "Verdict",
+    "check_augment_pair",
+    "check_average_precision",
     "check_background_accuracy",
     "check_best_epoch",
+    "check_box_head",
+    "check_callbacks",
+    "check_ce_dice_loss",
+    "check_compile",
     "check_conv_block",
     "check_conv_parameters",
     "check_dataset_iou",
     "check_down_block",
+    "check_fit",
     "check_full_size",
-    "check_giou",
+    "check_giou_loss",
+    "check_grabcut",
     "check_head_boxes",
     "check_mask_box",
     "check_mask_disagreement",
+    "check_mask_ious",
     "check_masked_mean",
     "check_mean_iou_from_probs",
     "check_per_class_iou",
@@ -59,16 +74,12 @@ __all__ = [
     "check_precision_recall",
     "check_receptive_field",
     "check_resize_mask",
+    "check_soft_dice_loss",
+    "check_split_touching",
     "check_unet",
     "check_unet_output_shape",
     "check_up_block",
     "check_worst_images",
     "not_answered",
     "report",
-    "check_augment_pair",
-    "check_callbacks",
-    "check_ce_dice_loss",
-    "check_compile",
-    "check_fit",
-    "check_soft_dice_loss",
 ]

@@ -1,38 +1,23 @@
 """Checkers of lesson 07, "Object detection vs segmentation": boxes from the dataset's head
-boxes, generalised IoU, and the precision and recall of detections."""
+boxes, and the precision and recall of detections (the detector's head, its GIoU loss and AP:
+:mod:`labutils.checks.lesson07_detector`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from labutils import bbox
-from labutils.checks.verdict import (
-    FUNCTION,
-    Exercise,
-    Problem,
-    Verdict,
-    _as_number,
-    _describe_error,
-    _diagnose,
-    judge,
-    numbers,
-)
+from labutils.checks.verdict import Exercise, Problem, Verdict, _diagnose, judge, numbers
 
-__all__ = ["check_giou", "check_head_boxes", "check_precision_recall"]
+__all__ = ["check_head_boxes", "check_precision_recall"]
 
 _HEAD_BOXES = Exercise(
     "Exercise 1 (head boxes)",
     "head_bbox is [y_min, x_min, y_max, x_max]; an image without a head box has zeros.",
 )
-_GIOU = Exercise(
-    "Exercise 2 (GIoU)",
-    "GIoU = IoU − (area of C − area of the union) / area of C; C encloses both boxes.",
-)
 _PRECISION_RECALL = Exercise(
-    "Exercise 3 (precision and recall)",
+    "Exercise 4 (precision and recall)",
     "precision divides the hits by the detections kept; recall divides them by the pets.",
 )
 _BOXES = numbers("(x_min, y_min, x_max, y_max) boxes")
@@ -82,72 +67,6 @@ def _same_boxes(x: Any, y: Any) -> bool:
     return x.shape == y.shape and bool(np.allclose(x, y, rtol=0.0, atol=1e-6))
 
 
-_GIOU_CASES = (  # (box_a, box_b, GIoU): overlapping, disjoint, nested, identical
-    ((0, 0, 4, 4), (2, 2, 6, 6), 4 / 28 - (36 - 28) / 36),
-    ((0, 0, 1, 1), (2, 0, 3, 1), 0 - 1 / 3),
-    ((0, 0, 4, 4), (1, 1, 3, 3), 0.25),
-    ((1, 2, 3, 5), (1, 2, 3, 5), 1.0),
-)
-
-
-def check_giou(giou_fn: Callable[[Any, Any], float] | None) -> Verdict:
-    """Check a student's ``giou(box_a, box_b)`` on four pairs of xyxy boxes.
-
-    Exercise of lesson 07, §2 "A detector trained in the lesson".
-
-    Args:
-        giou_fn: a function of two boxes ``(x_min, y_min, x_max, y_max)`` returning their
-            generalised IoU; ``None`` when not answered yet.
-
-    Returns:
-        Whether it gives the right GIoU (to 1e-6) on an overlapping, a disjoint, a nested and
-        an identical pair; prints the verdict and a hint.
-
-    >>> check_giou(bbox.box_iou)
-    ❌ Exercise 2 (GIoU): giou((0, 0, 4, 4), (2, 2, 6, 6)) gave 0.1429: that is the plain IoU:
-       subtract the share of C that neither box covers.
-       Hint: GIoU = IoU − (area of C − area of the union) / area of C; C encloses both boxes.
-    Verdict(passed=False)
-    """
-    return judge(_GIOU, giou_fn, FUNCTION, _giou_problem)
-
-
-def _giou_problem(giou_fn: Callable[[Any, Any], float]) -> Problem:
-    """The first case the student's GIoU gets wrong, described; None when it gets all right."""
-    problems = (_giou_case_problem(giou_fn, *case) for case in _GIOU_CASES)
-    return next((problem for problem in problems if problem is not None), None)
-
-
-def _giou_case_problem(
-    giou_fn: Callable[[Any, Any], float], box_a: tuple, box_b: tuple, right: float
-) -> str | None:
-    """What is wrong with ``giou_fn(box_a, box_b)``, whose right value is ``right``, or None."""
-    try:
-        got = _as_number(giou_fn(np.array(box_a, float), np.array(box_b, float)))
-    except Exception as error:  # noqa: BLE001 - the student's code may fail in any way
-        return f"giou{box_a, box_b} raised {_describe_error(error)}"
-    if got is None:
-        return f"giou{box_a, box_b} should return one number."
-    return None if np.isclose(got, right, atol=1e-6) else _giou_diagnosis(got, box_a, box_b, right)
-
-
-def _giou_diagnosis(got: float, box_a: tuple, box_b: tuple, right: float) -> str:
-    """Name the usual GIoU mistake that gives ``got``."""
-    iou = float(bbox.box_iou(box_a, box_b))
-    a, b = np.array(box_a, float), np.array(box_b, float)
-    hull = np.prod(np.maximum(a[2:], b[2:]) - np.minimum(a[:2], b[:2]))
-    inter = iou * (np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2])) / (1 + iou)
-    known = [
-        (iou, "that is the plain IoU: subtract the share of C that neither box covers."),
-        (1 - right, "that is the GIoU *loss*, 1 − GIoU; return the GIoU itself."),
-        (iou - (hull - inter) / hull, "subtract (C − union) / C, not (C − intersection) / C."),
-    ]
-    for value, text in known:
-        if np.isclose(got, value, atol=1e-6):
-            return f"giou{box_a, box_b} gave {got:.4f}: {text}"
-    return f"giou{box_a, box_b} gave {got:.4f}, expected {right:.4f}."
-
-
 def check_precision_recall(
     answer: Any, ious: Any, scores: Any, iou_threshold: float, min_score: float
 ) -> Verdict:
@@ -169,7 +88,7 @@ def check_precision_recall(
         Whether both numbers are right (relative tolerance 1e-4); prints the verdict and a hint.
 
     >>> check_precision_recall((0.5, 0.25), [0.9, 0.2, 0.8, 0.1], [0.9, 0.8, 0.1, 0.2], 0.5, 0.5)
-    ✅ Exercise 3 (precision and recall): correct.
+    ✅ Exercise 4 (precision and recall): correct.
     Verdict(passed=True)
     """
     detections = ious, scores, iou_threshold, min_score
