@@ -18,6 +18,7 @@ import nbformat
 from labutils import REPO_BRANCH, REPO_URL
 
 __all__ = [
+    "COLAB_EXTRAS",
     "COLAB_PACKAGES",
     "NBSTRIPOUT_ARGS",
     "TEMPLATE",
@@ -39,6 +40,9 @@ TEMPLATE = Path(__file__).resolve().parent / "templates" / "lesson.ipynb"
 
 #: What the Setup cell installs on Colab besides labutils (Colab has TensorFlow and Keras).
 COLAB_PACKAGES = ("keras-cv==0.9.0",)
+#: What a lesson's Setup also installs on Colab when the lesson imports the module (the key);
+#: the pin is requirements.txt's (tests/test_colab_install.py checks it).
+COLAB_EXTRAS = {"keras_hub": "keras-hub==0.32.0"}
 
 _SETUP = """# Setup: the only cell with environment logic. On Colab it installs what Colab lacks.
 import sys
@@ -171,20 +175,28 @@ def colab_url(notebook_name: str) -> str:
     return f"{colab}/blob/{REPO_BRANCH}/notebooks/{notebook_name}"
 
 
-def setup_source() -> str:
-    """Return the Setup cell every lesson starts with, for ``labutils.REPO_URL`` and its branch.
+def setup_source(packages: tuple[str, ...] = COLAB_PACKAGES) -> str:
+    """Return the Setup cell a lesson starts with, for ``labutils.REPO_URL`` and its branch.
 
-    On Colab it installs :data:`COLAB_PACKAGES` and labutils from the repository; elsewhere it
-    imports the labutils of this copy of the course: the one beside the notebook (a student
-    edition) or one folder up (a checkout), else the installed one; ``env.setup_notebook``
-    prints which. Not used in a lesson: it writes their Setup cell (CONTRIBUTING.md, "Anatomy
-    of a lesson notebook").
+    On Colab it installs ``packages`` (:func:`colab_packages` of the lesson) and labutils from
+    the repository; elsewhere it imports the labutils of this copy of the course: the one
+    beside the notebook (a student edition) or one folder up (a checkout), else the installed
+    one; ``env.setup_notebook`` prints which. Not used in a lesson: it writes their Setup cell
+    (CONTRIBUTING.md, "Anatomy of a lesson notebook").
 
     >>> setup_source().splitlines()[0]
     '# Setup: the only cell with environment logic. On Colab it installs what Colab lacks.'
     """
-    packages = " ".join(COLAB_PACKAGES)
-    return _SETUP.format(packages=packages, repo=REPO_URL, branch=REPO_BRANCH)
+    return _SETUP.format(packages=" ".join(packages), repo=REPO_URL, branch=REPO_BRANCH)
+
+
+def colab_packages(nb: nbformat.NotebookNode) -> tuple[str, ...]:
+    """Return :data:`COLAB_PACKAGES` plus the :data:`COLAB_EXTRAS` every lesson's code imports."""
+    code = "\n".join("".join(c.source) for c in nb.cells if c.cell_type == "code")
+    uses = [
+        p for m, p in COLAB_EXTRAS.items() if re.search(rf"^\s*(import|from) {m}\b", code, re.M)
+    ]
+    return (*COLAB_PACKAGES, *uses)
 
 
 def write_setup_cells(notebooks: list[Path]) -> list[Path]:
@@ -208,8 +220,9 @@ def write_setup_cells(notebooks: list[Path]) -> list[Path]:
         setup = next((c for c in nb.cells if c.cell_type == "code"), None)
         if setup is None:
             raise ValueError(f"{path} has no code cell: its first code cell is the Setup cell.")
-        if "".join(setup.source) != setup_source():
-            setup.source = setup_source()
+        wanted = setup_source(colab_packages(nb))
+        if "".join(setup.source) != wanted:
+            setup.source = wanted
             write_notebook(nb, path)
             changed.append(path)
     return changed

@@ -72,7 +72,8 @@ def test_notebook_has_no_absolute_paths_or_foreign_urls(notebook):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_setup_cell_is_the_canonical_one(notebook):
     setup = next(c for c in cells(notebook) if c["cell_type"] == "code")
-    assert source(setup) == lessons.setup_source(), (
+    wanted = lessons.setup_source(lessons.colab_packages(lessons.read_notebook(notebook)))
+    assert source(setup) == wanted, (
         f"{notebook.name}'s Setup cell is not labutils.lessons.setup_source(): rewrite every "
         "lesson's with python -m labutils setup-cells"
     )
