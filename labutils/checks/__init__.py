@@ -29,6 +29,7 @@ from labutils.checks.lesson04_unet import (
 from labutils.checks.lesson05 import check_best_epoch
 from labutils.checks.lesson06 import check_precision, check_worst_images
 from labutils.checks.lesson07 import check_giou, check_head_boxes, check_precision_recall
+from labutils.checks.lesson09 import check_decoder, check_resize_upsample, check_unfreeze
 from labutils.checks.verdict import Verdict, not_answered, report
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "check_box_iou",
     "check_conv_block",
     "check_conv_parameters",
+    "check_decoder",
     "check_down_block",
     "check_giou",
     "check_head_boxes",
@@ -50,8 +52,10 @@ __all__ = [
     "check_precision_recall",
     "check_receptive_field",
     "check_resize_mask",
+    "check_resize_upsample",
     "check_unet",
     "check_unet_output_shape",
+    "check_unfreeze",
     "check_up_block",
     "check_worst_images",
     "not_answered",
