@@ -238,8 +238,8 @@ def build_segformer(
 class KeepBest(keras.callbacks.Callback):
     """Remember the weights of the best ``val_miou`` epoch over one fit or several, to restore.
 
-    Used in lesson 08, §5 "A fair comparison": the MobileNetV2 U-Net's two phases share one,
-    so it keeps its best validation epoch of either phase, as ``training.train_unet`` does.
+    Used in lesson 08, §3 to §5: the MobileNetV2 U-Net's two phases share one, so it keeps
+    its best validation epoch of either phase, as ``training.train_unet`` keeps its own.
     """
 
     def __init__(self) -> None:
@@ -263,7 +263,7 @@ def fit_model(model: keras.Model, config: Any, train_data: tuple, val_data: tupl
               keep: KeepBest | None = None) -> dict[str, Any]:  # fmt: skip
     """Fit a built model with ``config``'s recipe (a ``training.TrainConfig``); keep its best epoch.
 
-    Used in lesson 08, §4 to §6. Compiles (loss, Adam), then trains ``config.batch_size`` batches,
+    Used in lesson 08, §3 to §6. Compiles (loss, Adam), then trains ``config.batch_size`` batches,
     augmented as ``config.augment`` says, on ``TimeBudget``'s warm-up and cosine for
     ``minutes`` (default ``config.time_budget_min``) at peak ``learning_rate`` (default
     ``config.learning_rate``). The model ends with the weights of its best ``val_miou`` epoch;

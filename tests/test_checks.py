@@ -816,7 +816,10 @@ def test_each_checker_names_the_lesson_section_whose_exercise_calls_it(name):
     found = re.search(r'Exercise of lesson (\d\d), §(\d+) "([^"]+)"\.', checker.__doc__)
     assert found, f"{name}'s docstring should say 'Exercise of lesson NN, §k \"Title\".'"
     lesson, section, title = found.groups()
-    assert checker.__module__.startswith(f"labutils.checks.lesson{lesson}")
+    # i19: lesson 08's checkers live in checks/lesson09.py, named for the number the lesson takes
+    # when the lead renumbers it (then its docstrings say 09 and this exception goes).
+    module_number = "09" if checker.__module__ == "labutils.checks.lesson09" else lesson
+    assert checker.__module__.startswith(f"labutils.checks.lesson{module_number}")
     (path,) = Path(__file__).resolve().parents[1].glob(f"notebooks/{lesson}_*.ipynb")
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     text = "\n".join("".join(cell["source"]) for cell in cells)
