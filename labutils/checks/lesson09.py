@@ -1,6 +1,6 @@
-"""Checkers of the pretrained-encoder lesson (today lesson 08, "A pretrained encoder"): the
-decoder on MobileNetV2's five skips, an up-sampling without checkerboards, and unfreezing an
-encoder with its batch normalisations kept frozen.
+"""Checkers of the pretrained-encoder lesson (today lesson 08, "Pretrained encoders and today's
+segmenters"; lesson 09 after the merge): the decoder on MobileNetV2's five skips, an
+up-sampling without checkerboards, and unfreezing an encoder, its batch norms kept frozen.
 
 Each builds the student's Keras code on small inputs (Keras is imported only then).
 """
