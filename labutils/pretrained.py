@@ -227,8 +227,8 @@ def build_segformer(
         backbone = keras_hub.models.SegFormerBackbone(image_encoder=encoder, projection_filters=256)
         segmenter = keras_hub.models.SegFormerImageSegmenter(backbone, num_classes=num_classes)
         inputs = keras.Input(shape=shape, name="images")
-        variance = [s**2 for s in _IMAGENET_STD]
-        x = layers.Normalization(mean=_IMAGENET_MEAN, variance=variance)(inputs)
+        x = layers.Reshape(shape)(inputs)  # a static side, which MiT's patches need
+        x = layers.Normalization(mean=_IMAGENET_MEAN, variance=np.square(_IMAGENET_STD))(x)
         probs = layers.Activation("softmax", dtype="float32", name="probs")(segmenter(x))
     model = keras.Model(inputs, probs, name="segformer_b0")
     model.encoder_weights = label
