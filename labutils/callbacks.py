@@ -53,7 +53,7 @@ class TimeBudget(keras.callbacks.Callback):
     """Set the learning rate from the elapsed fraction of a budget and stop when it is spent.
 
     Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)". Used
-    in lesson 08, §3 "Phase 1: the encoder frozen".
+    in lesson 09, §4 "Freezing, fine-tuning and batch normalisation".
 
     Progress is the larger of (elapsed time / ``minutes``) and (steps done / ``total_steps``),
     so whichever limit comes first ends training with the learning rate decayed to ~0.

@@ -75,9 +75,9 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Score a model on a dataset by accumulating one confusion matrix over all batches.
 
-    Taught in lesson 06, §2 "One confusion matrix, every score". Used in lesson 05, §8
-    "Reading the curves" and §9 "Selection bias: why the test photos must not choose", and in
-    lesson 08, §3 to §6.
+    Taught in lesson 06, §2 "One confusion matrix, every score". Used in lesson 05, §10
+    "Reading the curves" and §11 "Selection bias, measured on the validation photos alone",
+    and in lesson 09, §5 "A fair comparison: a U-Net trained from scratch" to §7.
 
     When the masks are larger or smaller than the model's output, the predicted
     probabilities are resized bilinearly to the masks' size before the argmax, so that

@@ -78,8 +78,8 @@ def compile_model(
 ) -> keras.Model:
     """Compile with Adam, the chosen loss, pixel accuracy and mean IoU (``"miou"``).
 
-    Taught in lesson 05, §5 "Compile: optimizer, loss, metrics". Used in lesson 08, §3 "Phase 1:
-    the encoder frozen".
+    Taught in lesson 05, §5 "Compile: optimizer, loss, metrics". Used in lesson 09, §4 "Freezing,
+    fine-tuning and batch normalisation".
 
     A model with ``mixed_float16`` layers gets Adam wrapped in Keras's
     ``LossScaleOptimizer`` (dynamic loss scaling, so small float16 gradients do not vanish).

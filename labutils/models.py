@@ -2,7 +2,7 @@
 
 ``build_unet()`` with its defaults is the original lab's U-Net; the options (depth, width,
 batch normalisation, dropout) give the lighter model that ``recommended_config()`` describes
-and that ``python -m labutils train`` trains by default. Lesson 08's U-Net on a pretrained
+and that ``python -m labutils train`` trains by default. Lesson 09's U-Net on a pretrained
 encoder is in ``labutils.pretrained``.
 """
 
@@ -194,8 +194,9 @@ def recommended_config() -> dict[str, Any]:
     """Return the ``build_unet`` arguments of the lab's recommended CPU model.
 
     Used in lesson 04's configuration cell; in lesson 06, §1 "The model, and the photos that
-    chose it"; in lesson 07, §3 "Boxes from the segmentation model"; and in lesson 08, §5
-    "The same minutes for lesson 05's U-Net" (``training.TrainConfig`` trains it by default).
+    chose it"; in lesson 07, §3 "Boxes from the segmentation model"; and in lesson 09, §5
+    "A fair comparison: a U-Net trained from scratch" (``training.TrainConfig`` trains it by
+    default).
 
     Returns:
         A dict to pass as ``build_unet(**recommended_config())``.

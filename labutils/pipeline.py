@@ -77,7 +77,7 @@ def load_arrays(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode and resize a whole split once and keep it in memory (the fast path).
 
-    Taught in lesson 05, §2 "The data, decoded once"; used in lessons 06-08.
+    Taught in lesson 05, §2 "The data, decoded once"; used in lessons 06-09.
 
     Args:
         split: a :func:`labutils.data.load_pets` split, e.g. ``"train"`` or ``"test[:50%]"``.

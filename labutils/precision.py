@@ -55,7 +55,7 @@ def choose_dtype_policy(precision: str = "auto") -> str:
     """Pick the Keras dtype policy for training.
 
     Taught in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)"; used
-    in lesson 05, §5 "Compile: optimizer, loss, metrics" and lesson 08, §1 "An encoder that has
+    in lesson 05, §5 "Compile: optimizer, loss, metrics" and lesson 09, §1 "An encoder that has
     already seen the world".
 
     ``"auto"`` gives, on a CUDA GPU, ``"mixed_float16"`` when every GPU has compute

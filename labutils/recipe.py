@@ -34,7 +34,7 @@ class TrainConfig:
 
     Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)"; in
     lesson 06, §1 "The model, and the photos that chose it"; in lesson 07, §3 "Boxes from
-    the segmentation model"; and in lesson 08, §5 "The same minutes for lesson 05's U-Net".
+    the segmentation model"; and in lesson 09, §5 "A fair comparison: a U-Net trained from scratch".
     What it reaches is measured by ``python -m benchmarks.run``, not stated here.
 
     Attributes:

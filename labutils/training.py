@@ -142,8 +142,8 @@ def train_unet(
     """Build, compile and fit a U-Net with the recipe in ``config``.
 
     Used in lesson 06, §1 "The model, and the photos that chose it"; in lesson 07, §3 "Boxes
-    from the segmentation model"; and in lesson 08, §5 "The same minutes for lesson 05's
-    U-Net". Lesson 05 assembles the same fit from its parts, in §4 to §7.
+    from the segmentation model"; and in lesson 09, §5 "A fair comparison: a U-Net
+    trained from scratch". Lesson 05 assembles the same fit from its parts, in §4 to §7.
 
     On several GPUs the model is mirrored (``tf.distribute.MirroredStrategy``), each replica
     taking ``config.batch_size`` images per step. Arrays decoded once (``pipeline.load_arrays``)

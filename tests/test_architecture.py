@@ -19,9 +19,9 @@ LAYERS = (
     ("data", "folder", "synthetic", "synthetic_animal", "synthetic_paint", "photos"),  # sources
     ("pipeline",),  # tf.data
     ("metrics", "bbox", "box_masks", "detection_metrics", "multi_pet"),  # scores and boxes
-    ("models", "pretrained", "box_detector", "prompts", "losses", "precision"),  # models
+    ("models", "box_detector", "prompts", "losses", "precision"),  # models
     ("viz",),  # drawing masks: used by the training callback that shows predictions
-    ("callbacks", "recipe", "training"),  # fitting
+    ("callbacks", "recipe", "training", "pretrained"),  # fitting
     ("evaluation",),  # scoring a trained model
     ("plots", "errors", "playground_widget", "stepper_widget"),  # figures and widgets
 )

@@ -4,7 +4,7 @@ says "not answered yet" for the student edition's None."""
 import numpy as np
 import pytest
 
-from labutils import bbox, checks, metrics
+from labutils import checks, metrics
 
 # --- lesson 02: per-class IoU --------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from labutils.checks.lesson07_detector import (
     check_giou_loss,
 )
 from labutils.checks.lesson08 import check_grabcut, check_mask_ious, check_split_touching
+from labutils.checks.lesson09 import check_decoder, check_resize_upsample, check_unfreeze
 from labutils.checks.verdict import Verdict, not_answered, report
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "check_conv_block",
     "check_conv_parameters",
     "check_dataset_iou",
+    "check_decoder",
     "check_down_block",
     "check_fit",
     "check_full_size",
@@ -74,10 +76,12 @@ __all__ = [
     "check_precision_recall",
     "check_receptive_field",
     "check_resize_mask",
+    "check_resize_upsample",
     "check_soft_dice_loss",
     "check_split_touching",
     "check_unet",
     "check_unet_output_shape",
+    "check_unfreeze",
     "check_up_block",
     "check_worst_images",
     "not_answered",
