@@ -1,6 +1,7 @@
 """Exercises are numbered 1, 2, ... through a lesson, and each number is written three times.
 
-CONTRIBUTING.md, "Add an exercise": the statement (``**Exercise N.**``), the solution cell's
+CONTRIBUTING.md, "Add an exercise": the statement (``**Exercise N.**`` or
+``**Exercise N (title).**``), the solution cell's
 first comment (``# Exercise N: ...``) and the name its checker prints
 (``Exercise("Exercise N (title)", hint)`` in ``labutils/checks/lessonNN.py``) carry the same N,
 so a new exercise between two others takes the next number and the later ones move up.
@@ -18,7 +19,7 @@ from labutils.checks.verdict import Exercise
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-STATEMENT = re.compile(r"\*\*Exercise (\d+)\.\*\*")
+STATEMENT = re.compile(r"\*\*Exercise (\d+)(?: \([^)]*\))?\.\*\*")  # **Exercise 2 (title).**
 SOLUTION = re.compile(r"#\s*Exercise (\d+)\b")
 CHECKER = re.compile(r"checks\.(check_\w+)\(")
 

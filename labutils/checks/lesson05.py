@@ -11,7 +11,7 @@ from labutils.checks.verdict import Exercise, Kind, Problem, Verdict, _as_number
 __all__ = ["check_best_epoch"]
 
 _BEST_EPOCH = Exercise(
-    "Exercise 1 (the epoch validation chose)",
+    "Exercise 7 (the epoch validation chose)",
     "Early stopping watched history['val_miou'] and kept its maximum; epochs count from 1.",
 )
 
@@ -39,7 +39,7 @@ def check_best_epoch(answer: Any, history: Any) -> Verdict:
 
     >>> logs = {"val_miou": [0.4, 0.6, 0.5], "miou": [0.4, 0.5, 0.7], "val_loss": [0.9, 0.5, 0.6]}
     >>> check_best_epoch(1, logs)
-    ❌ Exercise 1 (the epoch validation chose): epoch 1 is the 0-based index of the best epoch;
+    ❌ Exercise 7 (the epoch validation chose): epoch 1 is the 0-based index of the best epoch;
        Keras counts epochs from 1.
        Hint: Early stopping watched history['val_miou'] and kept its maximum; epochs count from 1.
     Verdict(passed=False)
