@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import keras
 import numpy as np
 
 from labutils import bbox, detection_metrics
@@ -55,6 +54,8 @@ def check_box_head(box_head: Callable[[Any], Any] | None, num_features: int = 32
 
 def _head_problem(box_head: Callable[[Any], Any], num_features: int) -> Problem:
     """What is wrong with the outputs of the student's head, or None."""
+    import keras  # here, not on top: importing the checkers must not load TensorFlow
+
     try:
         features = keras.Input((num_features,))
         model = keras.Model(features, _call_student(box_head, "box_head", features))
@@ -122,6 +123,8 @@ def check_giou_loss(giou_loss: Callable[[Any, Any], Any] | None) -> Verdict:
 
 def _giou_loss_problem(giou_loss: Callable[[Any, Any], Any]) -> Problem:
     """The first case the student's loss gets wrong, named with its likely mistake, or None."""
+    import keras  # here, not on top: importing the checkers must not load TensorFlow
+
     truth, pred = _GIOU_CASES[:, 0], _GIOU_CASES[:, 1]
     try:
         got = _call_student(giou_loss, "giou_loss", truth, pred)
