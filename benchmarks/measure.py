@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from labutils import pipeline
 from labutils.data import DataSource
-from labutils.precision import cpu_features
+from labutils.dtype_policy import cpu_features
 
 __all__ = [
     "count_flops",

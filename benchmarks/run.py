@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore", "Oxford-IIIT Pet folder", UserWarning)  # images it skips
-    if args.as_avx2:  # inherited by the training processes, read by precision.cpu_features
+    if args.as_avx2:  # inherited by the training processes, read by dtype_policy.cpu_features
         os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa=AVX2"
     try:

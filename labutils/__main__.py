@@ -1,9 +1,9 @@
 """The command line: ``python -m labutils COMMAND`` (see ``--help`` of each).
 
-- ``train`` fits the lab's recommended U-Net (labutils.cli_train); ``evaluate`` scores a saved
-  one and prints JSON (labutils.cli_evaluate);
+- ``train`` fits the lab's recommended U-Net (labutils.cli.train); ``evaluate`` scores a saved
+  one and prints JSON (labutils.cli.evaluate);
 - ``student``, ``new-lesson``, ``render``, ``strip`` and ``set-repo`` are the instructors'
-  commands (labutils.cli_lessons, CONTRIBUTING.md).
+  commands (labutils.cli.lessons, CONTRIBUTING.md).
 
 Progress goes to stderr, results to stdout and files. Mistakes (bad arguments, a missing or
 incompatible model, an empty split) end with one line on stderr and a non-zero exit code.
@@ -15,7 +15,9 @@ import argparse
 import os
 import sys
 
-from labutils import cli_evaluate, cli_lessons, cli_train
+from labutils.cli import evaluate as cli_evaluate
+from labutils.cli import lessons as cli_lessons
+from labutils.cli import train as cli_train
 
 __all__ = ["build_parser", "main"]
 

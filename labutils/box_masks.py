@@ -2,7 +2,7 @@
 
 Boxes are xyxy with pixel column ``i`` spanning ``[i, i + 1)`` (see :mod:`labutils.bbox`), so a
 mask's box ends one past its last pixel. Masks are bool or 0/1, checked by
-:func:`labutils.masks.as_binary_mask`. Taught in lesson 07, §1 "Boxes in the data" and §3
+:func:`labutils.mask_inputs.as_binary_mask`. Taught in lesson 07, §1 "Boxes in the data" and §3
 "Boxes from the segmentation model".
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from labutils.bbox import as_boxes, box_area
-from labutils.masks import as_binary_mask
+from labutils.mask_inputs import as_binary_mask
 from labutils.metrics import iou_from_counts
 
 __all__ = ["box_mask_iou", "box_to_mask", "fill_ratio", "mask_to_box"]

@@ -13,8 +13,8 @@ Every source yields the elements of TFDS ``oxford_iiit_pet`` 4.0.0:
   (e.g. the test split).
 
 The sources: ``"folder"`` (the unpacked official ``images.tar.gz`` + ``annotations.tar.gz``,
-read by :mod:`labutils.folder`), ``"tfds"`` (``tensorflow_datasets``) and ``"synthetic"``
-(generated scenes, not real photos: :mod:`labutils.synthetic`). Taught in lesson 03, §2
+read by :mod:`labutils.sources.folder`), ``"tfds"`` (``tensorflow_datasets``) and ``"synthetic"``
+(generated scenes, not real photos: :mod:`labutils.sources.synthetic`). Taught in lesson 03, §2
 "Loading the data, and splitting it".
 """
 
@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labutils import env, folder
-from labutils.splits import SPLIT_NAMES, _absolute_slices, _parse_split
+from labutils import env
+from labutils.sources import folder
+from labutils.splits import SPLIT_NAMES, absolute_slices, parse_split
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -126,7 +127,8 @@ def load_pets(split: str = "train", source: str | DataSource = "auto") -> tf.dat
     if source.kind == "tfds":
         return _load_tfds(source.path, split)
     if source.kind == "synthetic":
-        from labutils import synthetic  # imported when chosen: only this source needs OpenCV
+        # imported when chosen: only this source needs OpenCV
+        from labutils.sources import synthetic
 
         return synthetic.load_synthetic(split)
     raise ValueError(
@@ -191,7 +193,7 @@ def _tfds_source() -> DataSource:
 
 
 def _synthetic_source() -> DataSource:
-    from labutils import synthetic  # imported when chosen: only this source needs OpenCV
+    from labutils.sources import synthetic  # imported when chosen: only this source needs OpenCV
 
     sizes = ", ".join(f"{len(synthetic.scene_indices(s))} {s}" for s in SPLIT_NAMES)
     return DataSource(
@@ -208,7 +210,7 @@ def _synthetic_source() -> DataSource:
 def _load_tfds(data_dir: Path, split: str) -> tf.data.Dataset:
     import tensorflow_datasets as tfds
 
-    _parse_split(split)  # fail fast, with our message, on a bad split string
+    parse_split(split)  # fail fast, with our message, on a bad split string
     builder = tfds.builder(_TFDS_NAME, data_dir=data_dir)
     if not builder.is_prepared():
         try:
@@ -221,5 +223,5 @@ def _load_tfds(data_dir: Path, split: str) -> tf.data.Dataset:
                 "or use source='synthetic'."
             ) from None
     sizes = {name: builder.info.splits[name].num_examples for name in SPLIT_NAMES}
-    _absolute_slices(split, sizes)  # out-of-range slices get the same message as elsewhere
+    absolute_slices(split, sizes)  # out-of-range slices get the same message as elsewhere
     return builder.as_dataset(split=split)

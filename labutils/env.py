@@ -3,9 +3,9 @@
 Every lesson's Setup cell calls :func:`setup_notebook`. It imports only the standard library;
 TensorFlow is imported when a function needs it. :func:`quiet_tensorflow` drops lines like:
 
->>> bool(_STARTUP_LINE.match("I0000 00:00:1796161083.363644   18523 port.cc:153] oneDNN ops"))
+>>> bool(STARTUP_LINE.match("I0000 00:00:1796161083.363644   18523 port.cc:153] oneDNN ops"))
 True
->>> bool(_STARTUP_LINE.match("Traceback: something the user must see"))
+>>> bool(STARTUP_LINE.match("Traceback: something the user must see"))
 False
 """
 
@@ -20,11 +20,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["data_dir", "quiet_tensorflow", "setup_notebook"]
+__all__ = [
+    "STARTUP_LINE",
+    "data_dir",
+    "dropping_stderr_lines",
+    "quiet_tensorflow",
+    "setup_notebook",
+]
 
 #: The lines TensorFlow's C++ core writes while it starts (oneDNN, CUDA, CPU features). They
 #: come before absl's logging is initialised, so TF_CPP_MIN_LOG_LEVEL does not hide them.
-_STARTUP_LINE = re.compile(
+STARTUP_LINE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\)"
     r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "
     r"|To enable the following instructions: )"
@@ -93,7 +99,7 @@ def quiet_tensorflow() -> bool:
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return False
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    with _dropping_stderr_lines(_STARTUP_LINE):
+    with dropping_stderr_lines(STARTUP_LINE):
         import keras  # noqa: F401 (loads TensorFlow's libraries, which log as they start)
         import tensorflow as tf
 
@@ -102,8 +108,11 @@ def quiet_tensorflow() -> bool:
 
 
 @contextmanager
-def _dropping_stderr_lines(pattern: re.Pattern) -> Iterator[None]:
-    """Capture file descriptor 2 (where C++ writes) and replay the lines not matching."""
+def dropping_stderr_lines(pattern: re.Pattern) -> Iterator[None]:
+    """Capture file descriptor 2 (where C++ writes) and replay the lines not matching.
+
+    Used by ``tests/test_env.py`` too.
+    """
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:

@@ -1,7 +1,7 @@
 """Pixel metrics of segmentation: confusion matrix, IoU, Dice, pixel accuracy, per-image mIoU.
 
 Taught in lesson 02 (§3-§7), used in the later lessons. Inputs may be NumPy arrays, tensors or
-nested lists, checked by :func:`labutils.masks.as_label_mask`; outputs are NumPy. ``y_true``
+nested lists, checked by :func:`labutils.mask_inputs.as_label_mask`; outputs are NumPy. ``y_true``
 holds class labels (whole-number floats and booleans count); ``y_pred`` labels of the same
 shape, or *scores* (argmax taken): scores exactly when, a trailing channel of 1 dropped on
 either side, it has one more axis than ``y_true`` and their leading axes agree. A class absent
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from labutils.masks import as_label_mask
+from labutils.mask_inputs import as_label_mask
 from labutils.vocabulary import CLASS_NAMES
 
 __all__ = [

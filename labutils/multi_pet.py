@@ -1,7 +1,7 @@
 """Instances: synthetic pictures of several pets, and splitting a pet mask into pets.
 
-Each pet is cut out of a procedural scene of :mod:`labutils.synthetic`, so the pictures need no
-data download. Taught in lesson 08, §1 "One mask, several pets".
+Each pet is cut out of a procedural scene of :mod:`labutils.sources.synthetic`, so the pictures need
+no data download. Taught in lesson 08, §1 "One mask, several pets".
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from labutils import synthetic
 from labutils.box_masks import mask_to_box
+from labutils.sources import synthetic
 from labutils.vocabulary import CLASS_NAMES
 
 __all__ = ["make_multi_pet_scene", "split_touching"]

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from labutils import data
-from labutils.masks import as_label_mask
+from labutils.mask_inputs import as_label_mask
 from labutils.vocabulary import NUM_CLASSES
 
 __all__ = [

@@ -3,7 +3,7 @@
 :func:`score_shifted_prediction` makes and scores the prediction, :func:`plot_shifted_prediction`
 draws it, and :func:`iou_playground` only connects sliders to them; the notebook also calls the
 two functions once directly, so a headless run (CI, a static render) shows a result too. Pixels
-are coloured by kind in ``errors.ERROR_COLORS``, the colours of lesson 06's error maps.
+are coloured by kind in ``error_analysis.ERROR_COLORS``, the colours of lesson 06's error maps.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from labutils import metrics
-from labutils.errors import colorize_errors, error_legend_handles, error_map
-from labutils.masks import as_binary_mask
+from labutils.error_analysis import colorize_errors, error_legend_handles, error_map
+from labutils.mask_inputs import as_binary_mask
 
 __all__ = ["iou_playground", "plot_shifted_prediction", "score_shifted_prediction"]
 
-#: The four kinds of pixel, in the code order of ``errors.error_map`` seen from the
+#: The four kinds of pixel, in the code order of ``error_analysis.error_map`` seen from the
 #: object (class 1 of a binary mask); they take the first four ``ERROR_COLORS``.
 _OVERLAP_KINDS = (
     "neither (true negative)",

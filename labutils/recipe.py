@@ -11,8 +11,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from labutils.dtype_policy import choose_dtype_policy
 from labutils.models import build_unet, recommended_config
-from labutils.precision import choose_dtype_policy
 
 __all__ = [
     "GPU_BATCH_SIZE",
@@ -53,7 +53,7 @@ class TrainConfig:
             minute than the graph, its compile time included (benchmarks/README.md, levers).
         loss: ``"ce+dice"`` (cross-entropy + soft Dice) or ``"ce"`` (cross-entropy only).
         augment: random flips and zooms of training batches.
-        precision: ``"auto"`` or a dtype policy (see ``precision.choose_dtype_policy``).
+        precision: ``"auto"`` or a dtype policy (see ``dtype_policy.choose_dtype_policy``).
         patience: early stopping patience in epochs on ``val_miou`` (``None``: no early stop;
             the best validation epoch is kept either way).
         seed: seed of weights, shuffling and augmentation.

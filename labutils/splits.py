@@ -6,7 +6,7 @@ protocol without starting TensorFlow.
 
 >>> TRAIN_SPLIT, VAL_SPLIT, TEST_SPLIT
 ('train[:85%]', 'train[85%:]', 'test')
->>> _absolute_slices(VAL_SPLIT, {"train": 3680, "test": 3669})
+>>> absolute_slices(VAL_SPLIT, {"train": 3680, "test": 3669})
 [('train', 3128, 3680)]
 """
 
@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SPLIT_NAMES", "TEST_SPLIT", "TRAIN_SPLIT", "VAL_SPLIT"]
+__all__ = [
+    "SPLIT_NAMES",
+    "TEST_SPLIT",
+    "TRAIN_SPLIT",
+    "VAL_SPLIT",
+    "absolute_slices",
+    "parse_split",
+]
 
 #: The course's protocol, one definition for lessons, command line and benchmark. The model
 #: learns on TRAIN_SPLIT; VAL_SPLIT (the last 15 % of the official training photos, mixed
@@ -34,15 +41,17 @@ _PART_RE = re.compile(r"(?P<name>\w+)(?:\[(?P<start>[^\[\]:]*):(?P<stop>[^\[\]:]
 _BOUND_RE = re.compile(r"-?\d+(?:\.\d*)?%|-?\d+")  # fractions only as percentages
 
 
-def _parse_split(split: str) -> list[tuple[str, str | None, str | None]]:
+def parse_split(split: str) -> list[tuple[str, str | None, str | None]]:
     """Split a split string into ``(name, start, stop)`` parts, the bounds still as text.
+
+    Used by ``labutils.data`` and ``labutils.sources.folder`` too.
 
     Raises:
         ValueError: a split in none of the valid forms; the message lists them.
 
-    >>> _parse_split("train+test[:80%]")
+    >>> parse_split("train+test[:80%]")
     [('train', None, None), ('test', '', '80%')]
-    >>> _parse_split("validation")
+    >>> parse_split("validation")
     Traceback (most recent call last):
     ValueError: Unrecognised split 'validation'. Valid forms: 'train', 'test', ...
     """
@@ -62,8 +71,11 @@ def _parse_split(split: str) -> list[tuple[str, str | None, str | None]]:
     return parts
 
 
-def _absolute_slices(split: str, sizes: dict[str, int]) -> list[tuple[str, int, int]]:
+def absolute_slices(split: str, sizes: dict[str, int]) -> list[tuple[str, int, int]]:
     """Turn a split string into ``(name, start, stop)`` index ranges, as TFDS does.
+
+    Used by ``labutils.data``, ``labutils.sources.folder``, ``labutils.sources.synthetic`` and
+    ``tests/test_data.py`` too.
 
     Percent bounds round to the closest integer (``int(round(pct * n / 100))``); negative
     bounds count from the end; a bound beyond the split's size is an error.
@@ -78,16 +90,16 @@ def _absolute_slices(split: str, sizes: dict[str, int]) -> list[tuple[str, int, 
     Raises:
         ValueError: a split in none of the valid forms, or a bound beyond the split's size.
 
-    >>> _absolute_slices("train[:85%]", {"train": 763, "test": 342})
+    >>> absolute_slices("train[:85%]", {"train": 763, "test": 342})
     [('train', 0, 649)]
-    >>> _absolute_slices("train[:3]+test[-10:]", {"train": 763, "test": 342})
+    >>> absolute_slices("train[:3]+test[-10:]", {"train": 763, "test": 342})
     [('train', 0, 3), ('test', 332, 342)]
-    >>> _absolute_slices("test[:500]", {"test": 342})
+    >>> absolute_slices("test[:500]", {"test": 342})
     Traceback (most recent call last):
     ValueError: Split 'test[:500]': [:500] needs 500 examples, but 'test' has 342 here. ...
     """
     slices = []
-    for name, start, stop in _parse_split(split):
+    for name, start, stop in parse_split(split):
         n = sizes[name]
         is_pct = "%" in f"{start}{stop}"
         bounds = []

@@ -1,6 +1,6 @@
 """The prediction stepper (lesson 06): step through a model's predictions, worst first.
 
-Each step shows ``errors.plot_prediction_errors`` of one image (image, truth,
+Each step shows ``error_analysis.plot_prediction_errors`` of one image (image, truth,
 prediction and error map) under a caption with its mean IoU. :func:`order_by_iou` and
 :func:`describe_step` compute what is shown; :func:`prediction_stepper` only wires the
 widgets to them.
@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from labutils import metrics
-from labutils.errors import plot_prediction_errors
+from labutils.error_analysis import plot_prediction_errors
 from labutils.vocabulary import NUM_CLASSES
 
 __all__ = ["describe_step", "figure_to_png", "order_by_iou", "prediction_stepper"]
@@ -102,7 +102,7 @@ def prediction_stepper(
 
     Used in lesson 06, §6 "Image by image".
 
-    Each step shows ``errors.plot_prediction_errors`` of one image (as a PNG in an
+    Each step shows ``error_analysis.plot_prediction_errors`` of one image (as a PNG in an
     ``ipywidgets.Image`` with CSS class ``seglab-view``) under a caption from
     :func:`describe_step` (an ``ipywidgets.HTML`` with CSS class ``seglab-iou``).
 

@@ -1,6 +1,6 @@
 """The lab's recommended way to train a U-Net: the recipe (:class:`TrainConfig`) and its fit.
 
-Taught in lesson 05, whose parts (``callbacks``, ``losses``, ``precision``) :func:`train_unet`
+Taught in lesson 05, whose parts (``callbacks``, ``losses``, ``dtype_policy``) :func:`train_unet`
 assembles; ``python -m labutils train`` runs it with :class:`TrainConfig`'s defaults.
 """
 
@@ -16,10 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 from labutils.callbacks import ProgressiveResize, TimeBudget, make_callbacks
+from labutils.dtype_policy import choose_dtype_policy
 from labutils.losses import compile_model
 from labutils.models import any_image_size, build_unet
 from labutils.pipeline import AUTOTUNE, dataset_from_arrays
-from labutils.precision import choose_dtype_policy
 from labutils.recipe import (  # re-exported: lessons and the command line read them here
     GPU_BATCH_SIZE,
     GPU_TIME_BUDGET_MIN,

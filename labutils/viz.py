@@ -3,7 +3,7 @@
 A mask holds class indices ``0..NUM_CLASSES - 1`` in the order of ``vocabulary.CLASS_NAMES``
 (pet, background, border), painted in ``vocabulary.CLASS_COLORS`` (Okabe–Ito colours, which
 stay distinguishable under the common forms of colour blindness). The raw Oxford-IIIT trimaps
-hold 1..3, so callers subtract 1 first; ``masks.as_label_mask`` refuses a raw trimap and says
+hold 1..3, so callers subtract 1 first; ``mask_inputs.as_label_mask`` refuses a raw trimap and says
 so. Every figure function returns its matplotlib ``Figure`` (a notebook shows it; a test
 inspects it); every figure that shows classes carries the legend of :func:`add_class_legend`.
 """
@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.patches import Patch
 
-from labutils.masks import as_label_mask
+from labutils.mask_inputs import as_label_mask
 from labutils.vocabulary import CLASS_COLORS, CLASS_NAMES, NUM_CLASSES
 
 __all__ = [

@@ -39,7 +39,8 @@ CELLS = [
     """import cv2
 import numpy as np
 
-from labutils import stepper_widget, synthetic
+from labutils import stepper_widget
+from labutils.sources import synthetic
 
 
 def example(index, size=96):

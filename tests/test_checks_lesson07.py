@@ -156,9 +156,9 @@ def test_check_giou_loss(capsys, fn, verdict, says):
 
 
 def test_giou_loss_cases_cover_nested_overlapping_disjoint_and_degenerate_boxes():
-    from labutils.checks.lesson07_detector import _GIOU_CASES
+    from labutils.checks.lesson07_detector import GIOU_CASES
 
-    truth, pred = _GIOU_CASES[:, 0].astype(float), _GIOU_CASES[:, 1].astype(float)
+    truth, pred = GIOU_CASES[:, 0].astype(float), GIOU_CASES[:, 1].astype(float)
     iou, giou = bbox.box_iou(truth, pred).diagonal(), bbox.box_giou(truth, pred)
     assert np.isclose(giou[0], iou[0])  # nested: the union is a rectangle, GIoU = IoU
     assert giou[1] < iou[1] and iou[1] > 0  # overlapping, not nested: GIoU < IoU

@@ -47,9 +47,9 @@ def test_check_split_touching(capsys, fn, verdict, says):
 
 
 def test_split_touching_scenes_are_ones_components_merge():
-    from labutils.checks.lesson08 import _SCENES
+    from labutils.checks.lesson08 import SCENES
 
-    for index in _SCENES:
+    for index in SCENES:
         scene = multi_pet.make_multi_pet_scene(index, num_pets=2 + index % 2, touching=True)
         pets = scene["semantic"] == 0
         assert cv2.connectedComponents(pets.astype(np.uint8))[0] - 1 == 1

@@ -232,4 +232,4 @@ def test_building_labutils_gives_no_package_data_warning(tmp_path: Path):
     log = run.stdout + run.stderr
     assert "ambiguous" not in log and "absent from the `packages`" not in log
     wheel = next(wheels.glob("labutils-*.whl"))
-    assert "labutils/templates/lesson.ipynb" in zipfile.ZipFile(wheel).namelist()
+    assert "labutils/instructor/templates/lesson.ipynb" in zipfile.ZipFile(wheel).namelist()

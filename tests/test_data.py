@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labutils import data, folder, splits, vocabulary
+from labutils import data, splits, vocabulary
+from labutils.sources import folder
 
 RED_CMYK = (0, 255, 255, 0)  # C M Y K of pure red
 
@@ -202,7 +203,7 @@ def test_split_boundaries_match_tfds(split):
         (a.splitname, a.from_ or 0, sizes[a.splitname] if a.to is None else a.to)
         for a in tfds.core.ReadInstruction.from_spec(split).to_absolute(infos)
     ]
-    assert splits._absolute_slices(split, sizes) == expected
+    assert splits.absolute_slices(split, sizes) == expected
 
 
 @pytest.mark.parametrize(
@@ -300,7 +301,7 @@ def test_tfds_source_rejects_a_bad_split_before_touching_tfds(tmp_path):
 
 
 def test_synthetic_source_serves_600_train_and_200_test_scenes():
-    from labutils import synthetic
+    from labutils.sources import synthetic
 
     assert data.load_pets("train", "synthetic").cardinality() == 600
     assert data.load_pets("test", "synthetic").cardinality() == 200

@@ -318,7 +318,7 @@ def test_flip_augmentation_moves_the_box_with_the_image():
 
 
 def test_load_box_arrays_on_synthetic_scenes_gives_the_generator_boxes():
-    from labutils import synthetic
+    from labutils.sources import synthetic
 
     images, masks, heads = box_detector.load_box_arrays("train[:3]", "synthetic", 32)
     assert images.shape == (3, 32, 32, 3) and masks.shape == (3, 32, 32, 1) and masks.max() <= 2
@@ -428,7 +428,7 @@ def test_watershed_finds_touching_pets_that_components_merge_and_refuses_bad_inp
 
 
 def test_grabcut_from_a_true_box_finds_a_drawn_pet_and_repeats():
-    from labutils import synthetic
+    from labutils.sources import synthetic
 
     scene = synthetic.make_scene(3)
     pet = scene["segmentation_mask"][..., 0] != 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from labutils import lessons, rendering, student
+from labutils.instructor import lessons, rendering, student
 
 ROOT = Path(__file__).resolve().parents[1]
 DECOY_ENV = """

@@ -29,7 +29,7 @@ def test_setup_notebook_seeds_and_reports(capsys):
 def test_importing_labutils_has_no_side_effects():
     """Setup, the checkers and the data sources import cheaply: TensorFlow waits until used."""
     code = (
-        "import sys, labutils.env, labutils.checks, labutils.data, labutils.synthetic; "
+        "import sys, labutils.env, labutils.checks, labutils.data, labutils.sources.synthetic; "
         "print('tensorflow' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -63,9 +63,9 @@ def test_quiet_tensorflow_silences_the_start_up_lines_unless_the_user_set_the_le
 def test_only_start_up_lines_are_dropped(capfd):
     import os
 
-    from labutils.env import _STARTUP_LINE, _dropping_stderr_lines
+    from labutils.env import STARTUP_LINE, dropping_stderr_lines
 
-    with _dropping_stderr_lines(_STARTUP_LINE):
+    with dropping_stderr_lines(STARTUP_LINE):
         os.write(2, b"I0000 00:00:1796161083.363644   18523 port.cc:153] oneDNN custom ops\n")
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called ...\n")
         os.write(2, b"E0000 00:00:1796161092.850614   18523 cuda_platform.cc:52] no cuInit\n")

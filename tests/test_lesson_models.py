@@ -12,7 +12,8 @@ from pathlib import Path
 import keras
 import pytest
 
-from labutils import env, lessons, models, splits
+from labutils import env, models, splits
+from labutils.instructor import lessons
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

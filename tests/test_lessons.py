@@ -11,7 +11,8 @@ import pytest
 import test_notebooks as hygiene  # the checks every lesson in notebooks/ must pass
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from labutils import REPO_BRANCH, REPO_URL, lessons, rendering, student
+from labutils import REPO_BRANCH, REPO_URL
+from labutils.instructor import lessons, rendering, student
 
 ROOT = Path(__file__).resolve().parents[1]
 

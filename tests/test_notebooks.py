@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from labutils import REPO_BRANCH, REPO_URL, lessons
+from labutils import REPO_BRANCH, REPO_URL
+from labutils.instructor import lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -74,8 +75,8 @@ def test_setup_cell_is_the_canonical_one(notebook):
     setup = next(c for c in cells(notebook) if c["cell_type"] == "code")
     wanted = lessons.setup_source(lessons.colab_packages(lessons.read_notebook(notebook)))
     assert source(setup) == wanted, (
-        f"{notebook.name}'s Setup cell is not labutils.lessons.setup_source(): rewrite every "
-        "lesson's with python -m labutils setup-cells"
+        f"{notebook.name}'s Setup cell is not labutils.instructor.lessons.setup_source(): "
+        "rewrite every lesson's with python -m labutils setup-cells"
     )
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from labutils import REPO_BRANCH, REPO_URL, fork, lessons
+from labutils import REPO_BRANCH, REPO_URL
+from labutils.instructor import fork, lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 FORK = "https://github.com/a-teacher/pets-course"
@@ -20,7 +21,7 @@ COLAB = "https://colab.research.google.com/github"
 def checkout(tmp_path: Path) -> Path:
     """A copy of the files that hold the repository's address."""
     for name in ("README.md", "CONTRIBUTING.md", "labutils/__init__.py",
-                 "labutils/templates/lesson.ipynb"):  # fmt: skip
+                 "labutils/instructor/templates/lesson.ipynb"):  # fmt: skip
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks",
@@ -63,7 +64,7 @@ def test_set_repo_changes_nothing_but_the_addresses(checkout: Path):
 
 def test_a_new_lesson_after_set_repo_gets_the_fork_in_its_setup_cell(checkout: Path):
     fork.set_repo(FORK + ".git", checkout)  # the ".git" of a clone address is dropped
-    template = (checkout / "labutils/templates/lesson.ipynb").read_text()
+    template = (checkout / "labutils/instructor/templates/lesson.ipynb").read_text()
     assert f"git+{FORK}" in template and f"git+{FORK}.git" not in template
 
 
@@ -102,7 +103,7 @@ def test_the_address_checks_pass_after_set_repo(tmp_path: Path):
     tests = [
         "tests/test_notebooks.py",
         "tests/test_lessons.py",
-        "labutils/lessons.py",
+        "labutils/instructor/lessons.py",
         "tests/test_colab_install.py::test_setup_cell_installs_keras_cv_and_labutils_on_colab",
     ]
     select = "anatomy or foreign or readme or setup or colab or next_number"  # the addresses

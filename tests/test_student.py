@@ -12,7 +12,8 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from labutils import cli_lessons, lessons, student
+from labutils.cli import lessons as cli_lessons
+from labutils.instructor import lessons, student
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))

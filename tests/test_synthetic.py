@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from labutils import synthetic
+from labutils.sources import synthetic
 from labutils.vocabulary import BREED_NAMES, SPECIES_NAMES
 
 

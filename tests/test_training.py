@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from labutils import callbacks as lab_callbacks
-from labutils import evaluation, losses, metrics, pipeline, precision, training
+from labutils import dtype_policy, evaluation, losses, metrics, pipeline, training
 from labutils.models import build_unet
 from labutils.vocabulary import CLASS_NAMES
 
@@ -140,11 +140,11 @@ def test_make_callbacks_checkpoint_the_best_epoch_and_stop_early(tmp_path: Path)
 
 
 def test_choose_dtype_policy():
-    assert precision.choose_dtype_policy("float32") == "float32"
-    assert precision.choose_dtype_policy("mixed_bfloat16") == "mixed_bfloat16"
-    assert precision.choose_dtype_policy("auto") in ("float32", "mixed_bfloat16")
+    assert dtype_policy.choose_dtype_policy("float32") == "float32"
+    assert dtype_policy.choose_dtype_policy("mixed_bfloat16") == "mixed_bfloat16"
+    assert dtype_policy.choose_dtype_policy("auto") in ("float32", "mixed_bfloat16")
     with pytest.raises(ValueError, match="precision"):
-        precision.choose_dtype_policy("float16")
+        dtype_policy.choose_dtype_policy("float16")
 
 
 def test_train_unet_runs_the_recipe_and_reports_it():
@@ -349,24 +349,24 @@ def fake_gpus(monkeypatch: pytest.MonkeyPatch, *capabilities: tuple[int, int] | 
 )
 def test_auto_precision_on_gpus_follows_the_compute_capability(monkeypatch, capabilities, expected):
     fake_gpus(monkeypatch, *capabilities)
-    assert precision.choose_dtype_policy("auto") == expected
+    assert dtype_policy.choose_dtype_policy("auto") == expected
 
 
 @pytest.mark.parametrize(("bfloat16", "expected"), [(True, "mixed_bfloat16"), (False, "float32")])
 def test_auto_precision_on_a_cpu_follows_its_bfloat16_units(monkeypatch, bfloat16, expected):
     fake_gpus(monkeypatch)  # no GPU at all
     features = {"bfloat16": bfloat16, "avx512": bfloat16, "avx2": True}
-    monkeypatch.setattr(precision, "cpu_features", lambda: features)
-    assert precision.choose_dtype_policy("auto") == expected
-    assert precision.choose_dtype_policy("mixed_float16") == "mixed_float16"  # asked for: given
+    monkeypatch.setattr(dtype_policy, "cpu_features", lambda: features)
+    assert dtype_policy.choose_dtype_policy("auto") == expected
+    assert dtype_policy.choose_dtype_policy("mixed_float16") == "mixed_float16"  # asked for: given
 
 
 def test_cpu_features_obey_onednns_isa_cap(monkeypatch):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # an AVX-512 CPU trains like an AVX2 one
-    features = precision.cpu_features()
+    features = dtype_policy.cpu_features()
     assert features["bfloat16"] is False and features["avx512"] is False
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "SSE41")
-    assert not any(precision.cpu_features().values())
+    assert not any(dtype_policy.cpu_features().values())
 
 
 def test_mixed_float16_gets_keras_loss_scaling_and_float32_probabilities():

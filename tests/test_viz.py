@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from labutils import errors, photos, plots, viz, vocabulary
+from labutils import error_analysis, photos, plots, viz, vocabulary
 from labutils.vocabulary import CLASS_NAMES
 
 plt.switch_backend("Agg")  # draw off-screen
@@ -230,17 +230,19 @@ ERR_CODES = np.array([[1, 2, 4], [3, 0, 4]])
 
 
 def test_error_map_sorts_pixels_as_seen_from_the_target_class():
-    np.testing.assert_array_equal(errors.error_map(ERR_TRUE, ERR_PRED[..., None]), ERR_CODES)
+    np.testing.assert_array_equal(
+        error_analysis.error_map(ERR_TRUE, ERR_PRED[..., None]), ERR_CODES
+    )
     # seen from the border (2): (0, 2) is a false positive, (1, 2) a false negative
     np.testing.assert_array_equal(
-        errors.error_map(ERR_TRUE, ERR_PRED, target_class=2), [[0, 4, 2], [4, 0, 3]]
+        error_analysis.error_map(ERR_TRUE, ERR_PRED, target_class=2), [[0, 4, 2], [4, 0, 3]]
     )
 
 
 def test_error_colours_are_distinct_and_painted_where_expected():
-    colours = [colour for _, colour in errors.ERROR_KINDS]
+    colours = [colour for _, colour in error_analysis.ERROR_KINDS]
     assert len(set(colours)) == len(colours) == 5
-    picture = errors.colorize_errors(ERR_CODES)
+    picture = error_analysis.colorize_errors(ERR_CODES)
     assert picture.shape == (2, 3, 3) and picture.dtype == np.uint8
     for (y, x), code in np.ndenumerate(ERR_CODES):
         expected = tuple(int(colours[code][i : i + 2], 16) for i in (1, 3, 5))
@@ -257,12 +259,12 @@ def test_error_colours_are_distinct_and_painted_where_expected():
 )
 def test_error_map_refuses_bad_input(pred, kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        errors.error_map(ERR_TRUE, pred, **kwargs)
+        error_analysis.error_map(ERR_TRUE, pred, **kwargs)
 
 
 def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
     image = np.zeros((2, 3, 3))
-    fig = errors.plot_prediction_errors(image, ERR_TRUE, ERR_PRED, title="image 7")
+    fig = error_analysis.plot_prediction_errors(image, ERR_TRUE, ERR_PRED, title="image 7")
     assert [ax.get_title() for ax in fig.axes] == [
         "image", "true mask", "predicted mask", "errors (seen from the pet class)"
     ]  # fmt: skip
@@ -271,7 +273,7 @@ def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
         "image 7 · mean IoU 0.178   (pet 0.333 · background 0.200 · border 0.000)"
     )
     np.testing.assert_array_equal(
-        fig.axes[3].images[0].get_array(), errors.colorize_errors(ERR_CODES)
+        fig.axes[3].images[0].get_array(), error_analysis.colorize_errors(ERR_CODES)
     )
     labels = legend_labels(fig)
     assert labels[:3] == list(CLASS_NAMES)
@@ -280,26 +282,28 @@ def test_plot_prediction_errors_shows_four_panels_scores_and_both_legends():
 
 def test_plot_prediction_errors_marks_a_class_without_iou():
     mask = np.ones((2, 2), int)  # background only, predicted perfectly
-    fig = errors.plot_prediction_errors(np.zeros((2, 2, 3)), mask, mask)
+    fig = error_analysis.plot_prediction_errors(np.zeros((2, 2, 3)), mask, mask)
     assert fig.get_suptitle() == "mean IoU 1.000   (pet – · background 1.000 · border –)"
 
 
 def test_plot_confusion_matrix_rows_are_recalls():
     cm = np.array([[8, 2, 0], [1, 1, 2], [0, 0, 5]])
-    fig = errors.plot_confusion_matrix(cm)
+    fig = error_analysis.plot_confusion_matrix(cm)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["80.0%", "20.0%", "0.0%", "25.0%", "25.0%", "50.0%", "0.0%", "0.0%", "100.0%"]
     assert "recall" in fig.axes[0].get_title()
-    assert [t.get_text() for t in errors.plot_confusion_matrix(cm, False).axes[0].texts][0] == "8"
+    assert [t.get_text() for t in error_analysis.plot_confusion_matrix(cm, False).axes[0].texts][
+        0
+    ] == "8"
     with pytest.raises(ValueError, match="expected a"):
-        errors.plot_confusion_matrix(np.ones((2, 2)))
+        error_analysis.plot_confusion_matrix(np.ones((2, 2)))
 
 
 def test_plot_iou_histogram_counts_every_finite_image_and_marks_mean_and_median():
-    fig = errors.plot_iou_histogram([0.2, 0.5, 0.9, np.nan])
+    fig = error_analysis.plot_iou_histogram([0.2, 0.5, 0.9, np.nan])
     ax = fig.axes[0]
     assert sum(patch.get_height() for patch in ax.patches) == 3
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mean 0.533", "median 0.500"]
     assert "3 images" in ax.get_title()
     with pytest.raises(ValueError, match=r"need IoUs in \[0, 1\]"):
-        errors.plot_iou_histogram([1.5])
+        error_analysis.plot_iou_histogram([1.5])

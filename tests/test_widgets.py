@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 
-from labutils import errors, metrics, playground_widget, stepper_widget
+from labutils import error_analysis, metrics, playground_widget, stepper_widget
 
 plt.switch_backend("Agg")  # draw off-screen
 
@@ -210,5 +210,5 @@ def test_playground_paints_with_the_error_map_colours(square):
     scores = playground_widget.score_shifted_prediction(square)
     fig = playground_widget.plot_shifted_prediction(square, scores)
     handles = fig.legends[0].legend_handles
-    expected = [to_rgb(colour) for colour in errors.ERROR_COLORS[: len(handles)]]
+    expected = [to_rgb(colour) for colour in error_analysis.ERROR_COLORS[: len(handles)]]
     assert [tuple(h.get_facecolor()[:3]) for h in handles] == expected

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from labutils import lessons, rendering, student
 from labutils.checks.verdict import STRICT_ENV
+from labutils.instructor import lessons, rendering, student
 
 RIGHT = "pet_fraction = float(np.mean(masks == 0))"
 WRONG = "pet_fraction = float(np.mean(masks == 2))  # the border, not the pet"

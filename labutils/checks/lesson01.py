@@ -1,6 +1,6 @@
 """Checkers of lesson 01, "What is a mask?": a mask's box, two masks' disagreement, a masked mean.
 
-Masks are read by :func:`labutils.masks.as_binary_mask`, which refuses an (H, W, 1) mask with
+Masks are read by :func:`labutils.mask_inputs.as_binary_mask`, which refuses an (H, W, 1) mask with
 the ``mask[..., 0]`` fix: the exercises work on (H, W) masks.
 """
 
@@ -15,12 +15,12 @@ from labutils.checks.verdict import (
     Exercise,
     Problem,
     Verdict,
-    _diagnose,
-    _is_close,
+    diagnose,
+    is_close,
     judge,
     numbers,
 )
-from labutils.masks import as_binary_mask
+from labutils.mask_inputs import as_binary_mask
 
 __all__ = ["check_mask_box", "check_mask_disagreement", "check_masked_mean"]
 
@@ -87,7 +87,7 @@ def _mask_box_problem(box: np.ndarray, mask: Any) -> Problem:
     ]
     names = ("x_min", "y_min", "x_max", "y_max")
     wrong = ", ".join(n for n, a, b in zip(names, box, right, strict=True) if a != b)
-    return _diagnose(box, right, mistakes, f"wrong: {wrong}.", np.array_equal)
+    return diagnose(box, right, mistakes, f"wrong: {wrong}.", np.array_equal)
 
 
 def check_mask_disagreement(answer: Any, mask_a: Any, mask_b: Any) -> Verdict:
@@ -125,7 +125,7 @@ def _disagreement_problem(count: float, mask_a: Any, mask_b: Any) -> Problem:
         ((a & b).sum(), "that counts where both masks are True, i.e. where they agree."),
     ]
     otherwise = "that is not the number of disagreeing pixels."
-    return _diagnose(count, (a ^ b).sum(), mistakes, otherwise, np.equal)
+    return diagnose(count, (a ^ b).sum(), mistakes, otherwise, np.equal)
 
 
 def check_masked_mean(answer: Any, pixel_losses: Any, keep: Any) -> Verdict:
@@ -170,4 +170,4 @@ def _masked_mean_problem(value: float, pixel_losses: Any, keep: Any) -> Problem:
         (dropped.mean() if dropped.size else np.nan, "that averages the ignored pixels instead."),
     ]
     otherwise = "that is not the mean loss over the kept pixels."
-    return _diagnose(value, kept_sum / keep.sum(), mistakes, otherwise, _is_close)
+    return diagnose(value, kept_sum / keep.sum(), mistakes, otherwise, is_close)

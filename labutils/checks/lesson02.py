@@ -14,8 +14,8 @@ from labutils.checks.verdict import (
     Exercise,
     Problem,
     Verdict,
-    _describe_error,
-    _diagnose,
+    describe_error,
+    diagnose,
     judge,
     numbers,
 )
@@ -143,7 +143,7 @@ def check_dataset_iou(answer: Any, y_trues: list, y_preds: list) -> Verdict:
     otherwise = "not the IoU of each class over both images' pixels."
     kind = numbers(f"{NUM_CLASSES} numbers (one per class)", count=NUM_CLASSES)
     return judge(
-        _DATASET_IOU, answer, kind, lambda x: _diagnose(x, right, mistakes, otherwise, _close)
+        _DATASET_IOU, answer, kind, lambda x: diagnose(x, right, mistakes, otherwise, _close)
     )
 
 
@@ -188,7 +188,7 @@ def _mean_iou_problem(mean_iou_fn: Callable[..., Any]) -> Problem:
         try:
             got = np.asarray(mean_iou_fn(y_true, probs), dtype=np.float64)
         except Exception as error:  # the student's code: report it, don't crash the checker
-            return f"for {description} it raised {_describe_error(error)}."
+            return f"for {description} it raised {describe_error(error)}."
         right = metrics.mean_iou(y_true, probs, num_classes=NUM_CLASSES)
         if got.size != 1:
             return f"for {description} it returned {got.size} numbers: average them into one."

@@ -16,9 +16,9 @@ from labutils.checks.verdict import (
     Kind,
     Problem,
     Verdict,
-    _describe_error,
-    _diagnose,
-    _is_close,
+    describe_error,
+    diagnose,
+    is_close,
     judge,
 )
 from labutils.vocabulary import CLASS_NAMES, NUM_CLASSES
@@ -81,7 +81,7 @@ def _background_accuracy_problem(value: float, pixel_counts: Any) -> Problem:
         ),
     ]
     otherwise = "that is not the accuracy of that model."
-    return _diagnose(value, right, mistakes, otherwise, _is_close)
+    return diagnose(value, right, mistakes, otherwise, is_close)
 
 
 def _test_trimap() -> np.ndarray:
@@ -112,7 +112,7 @@ def _resize_problem(
     try:
         result = np.asarray(resize_mask(source, size))
     except Exception as error:  # the student's code: report it, don't crash the checker
-        return f"resizing a (45, 61, 1) uint8 mask to {size}, it raised {_describe_error(error)}."
+        return f"resizing a (45, 61, 1) uint8 mask to {size}, it raised {describe_error(error)}."
     values = np.unique(result)
     if result.shape != (*size, 1):
         return f"for size {size} it returned shape {result.shape}; expected {(*size, 1)}."

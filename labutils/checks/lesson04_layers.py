@@ -24,7 +24,7 @@ _LAYER_HINTS = {
 }
 
 
-_INPUT_HINT = (
+INPUT_HINT = (
     "build the input from the image side alone: keras.Input(shape=(image_size, image_size, 3)); "
     "the original's img_size + (3,) adds a channel to a shape that already has one."
 )
@@ -38,8 +38,10 @@ def _keras_kind(layer: Any) -> str:
     return type(layer).__name__
 
 
-def _layer_rows(model: Any) -> list[dict[str, Any]]:
+def layer_rows(model: Any) -> list[dict[str, Any]]:
     """One row per layer: kind, output shape, parameters, activation, kernel, concatenated channels.
+
+    Used by ``labutils.checks.lesson04_unet`` too.
 
     A separate ``Activation`` layer is folded into the layer before it when that one has none,
     so ``Conv2D(..., activation="relu")`` and ``Conv2D`` + ``Activation("relu")`` read the same.
@@ -78,7 +80,7 @@ def _row_hint(yours: dict[str, Any], theirs: dict[str, Any], is_head: bool) -> s
     if yours["kind"] != theirs["kind"]:
         return _LAYER_HINTS.get(theirs["kind"], "compare your layers with the list above.")
     if theirs["kind"] == "InputLayer":
-        return _INPUT_HINT
+        return INPUT_HINT
     if theirs["kind"] == "Conv2D":
         filters = theirs["shape"][-1]
         if is_head and yours["kernel"] != theirs["kernel"]:
@@ -112,10 +114,13 @@ def _row_hint(yours: dict[str, Any], theirs: dict[str, Any], is_head: bool) -> s
     return _LAYER_HINTS.get(theirs["kind"], "compare your layers with the list above.")
 
 
-def _first_difference(
+def first_difference(
     yours: list[dict[str, Any]], theirs: list[dict[str, Any]], what: str
 ) -> tuple[str, str] | None:
-    """``(problem, hint)`` at the first row where two layer lists differ, or ``None``."""
+    """``(problem, hint)`` at the first row where two layer lists differ, or ``None``.
+
+    Used by ``labutils.checks.lesson04_unet`` too.
+    """
     head = max((i for i, r in enumerate(theirs) if r["kind"] == "Conv2D"), default=-1)
     for i in range(max(len(yours), len(theirs))):
         if i >= len(yours):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import NUMBER, SHAPE, Exercise, Problem, Verdict, _diagnose, judge
+from labutils.checks.verdict import NUMBER, SHAPE, Exercise, Problem, Verdict, diagnose, judge
 
 __all__ = ["check_conv_parameters", "check_receptive_field", "check_unet_output_shape"]
 
@@ -66,7 +66,7 @@ def _output_shape_problem(shape: tuple, b: int, s: int, c: int, depth: int) -> P
         ((b, low, low, c), "that is the bottleneck's resolution; the decoder up-samples it back."),
     ]
     otherwise = f"a batch of {b} images of {s}×{s} pixels does not give {shape}."
-    return _diagnose(shape, (b, s, s, c), mistakes, otherwise, _same_shape)
+    return diagnose(shape, (b, s, s, c), mistakes, otherwise, _same_shape)
 
 
 def _same_shape(x: tuple, y: tuple) -> bool:
@@ -117,7 +117,7 @@ def _conv_parameters_problem(
         (k2 * in_channels * f + 1, "there is one bias per filter, not one per layer."),
     ]  # fmt: skip
     otherwise = "that is not the number of weights plus biases of this layer."
-    return _diagnose(value, k2 * in_channels * f + f, mistakes, otherwise, np.equal)
+    return diagnose(value, k2 * in_channels * f + f, mistakes, otherwise, np.equal)
 
 
 def _receptive_field(layers: Sequence[tuple[int, float]]) -> int:
@@ -165,4 +165,4 @@ def _receptive_field_problem(value: float, layers: Sequence[tuple[int, float]]) 
          "their centres, and the kernel adds K."),
     ]  # fmt: skip
     otherwise = "that is not the receptive field of this stack."
-    return _diagnose(value, _receptive_field(layers), mistakes, otherwise, np.equal)
+    return diagnose(value, _receptive_field(layers), mistakes, otherwise, np.equal)

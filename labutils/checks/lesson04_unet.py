@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from labutils.checks.lesson04_layers import _INPUT_HINT, _first_difference, _layer_rows
-from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, _call_student, judge
+from labutils.checks.lesson04_layers import INPUT_HINT, first_difference, layer_rows
+from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, call_student, judge
 from labutils.vocabulary import NUM_CLASSES
 
-__all__ = ["check_conv_block", "check_down_block", "check_unet", "check_up_block"]
+__all__ = ["check_conv_block", "check_down_block", "check_unet", "check_up_block", "student_model"]
 
 _CONV = Exercise(
     "Exercise 4 (convolution block)",
@@ -43,8 +43,11 @@ class _Mistake(Exception):
         self.problem, self.hint = problem, hint
 
 
-def _student_model(inputs: Any, outputs: list[Any], name: str) -> Any:
-    """``keras.Model(inputs, outputs)``, or a ValueError when outputs are not Keras tensors."""
+def student_model(inputs: Any, outputs: list[Any], name: str) -> Any:
+    """``keras.Model(inputs, outputs)``, or a ValueError when outputs are not Keras tensors.
+
+    Used by ``labutils.checks.lesson09`` too.
+    """
     import keras
 
     if not all(isinstance(t, keras.KerasTensor) for t in outputs):
@@ -55,7 +58,7 @@ def _student_model(inputs: Any, outputs: list[Any], name: str) -> Any:
 
 def _one_map(inputs: Any, result: Any, name: str) -> Any:
     """The model of a block that returns one map."""
-    return _student_model(inputs, [result], name)
+    return student_model(inputs, [result], name)
 
 
 def _skip_and_pooled(inputs: Any, result: Any, name: str) -> Any:
@@ -65,7 +68,7 @@ def _skip_and_pooled(inputs: Any, result: Any, name: str) -> Any:
             f"{name} should return two maps (skip, pooled), got {type(result).__name__}.",
             "the decoder needs the map before the pooling: return it too.",
         )
-    model = _student_model(inputs, list(result), name)
+    model = student_model(inputs, list(result), name)
     shapes = [tuple(t.shape[1:3]) for t in result]
     if shapes != [(8, 8), (4, 4)]:
         raise _Mistake(
@@ -99,9 +102,9 @@ class _Block:
             except Exception as error:  # noqa: BLE001 – the student's code or Keras refusing it
                 first_line = (str(error).strip().splitlines() or [""])[0][:200]
                 return first_line, "run your function on a keras.Input to see the full error."
-            yours = [r for r in _layer_rows(model) if r["kind"] != "InputLayer"]
+            yours = [r for r in layer_rows(model) if r["kind"] != "InputLayer"]
             theirs = _reference_rows(batch_norm, self.name)
-            found = _first_difference(yours, theirs, f"your {self.name}")
+            found = first_difference(yours, theirs, f"your {self.name}")
             if found is not None:
                 problem, hint = found
                 return f"with batch_norm={batch_norm}, {problem}", hint
@@ -112,7 +115,7 @@ class _Block:
         import keras
 
         inputs = [keras.Input(shape) for shape in self.inputs]
-        result = _call_student(fn, self.name, *inputs, 6, batch_norm=batch_norm)
+        result = call_student(fn, self.name, *inputs, 6, batch_norm=batch_norm)
         return self.model(inputs if len(inputs) > 1 else inputs[0], result, self.name)
 
 
@@ -120,7 +123,7 @@ def _reference_rows(batch_norm: bool, block: str) -> list[dict[str, Any]]:
     """build_unet's rows for ``block``, from a one-level U-Net (8×8, 6 filters)."""
     from labutils.models import build_unet
 
-    rows = _layer_rows(build_unet(image_size=8, base_filters=6, depth=1, batch_norm=batch_norm))
+    rows = layer_rows(build_unet(image_size=8, base_filters=6, depth=1, batch_norm=batch_norm))
     kinds = [row["kind"] for row in rows]
     pool, up = kinds.index("MaxPooling2D"), kinds.index("UpSampling2D")
     spans = {  # after the InputLayer; the up block stops before the head
@@ -224,16 +227,16 @@ def _unet_problem(unet: Callable[..., Any]) -> Problem:
 
     for description, kwargs in _UNET_CASES:
         try:
-            model = _call_student(unet, "unet", **kwargs)
+            model = call_student(unet, "unet", **kwargs)
             if not hasattr(model, "layers"):
                 got = type(model).__name__
                 raise ValueError(f"your unet should return a keras.Model, got {got}.")
         except ValueError as error:
             detail = getattr(error, "detail", "")  # a Conv2D refusing (None, S, S, 1, 3)?
             five_d = "ndim=5" in detail or re.search(r"\(None(, \d+){4}\)", detail) is not None
-            return f"with {description}: {error}", _INPUT_HINT if five_d else _UNET.hint
+            return f"with {description}: {error}", INPUT_HINT if five_d else _UNET.hint
         reference = build_unet(**{**_UNET_DEFAULTS, **kwargs}, head_kernel=1)
-        found = _first_difference(_layer_rows(model), _layer_rows(reference), "your unet")
+        found = first_difference(layer_rows(model), layer_rows(reference), "your unet")
         if found is not None:
             problem, row_hint = found
             counts = f"(parameters: yours {model.count_params():,}, build_unet's "

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import Exercise, Kind, Problem, Verdict, _as_number, judge
+from labutils.checks.verdict import Exercise, Kind, Problem, Verdict, as_number, judge
 
 __all__ = ["check_best_epoch"]
 
@@ -18,7 +18,7 @@ _BEST_EPOCH = Exercise(
 
 def _as_epoch(answer: Any) -> int | None:
     """An answer that is one whole number, as an int; else None."""
-    value = _as_number(answer)
+    value = as_number(answer)
     return None if value is None or value != int(value) else int(value)
 
 

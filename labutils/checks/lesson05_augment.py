@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.lesson05_fit import _AUGMENT, _FIT, _tiny_unet
-from labutils.checks.verdict import FUNCTION, Problem, Verdict, _call_student, judge
+from labutils.checks.lesson05_fit import AUGMENT, FIT, tiny_unet
+from labutils.checks.verdict import FUNCTION, Problem, Verdict, call_student, judge
 
 __all__ = ["check_augment_pair", "check_fit"]
 
@@ -32,7 +32,7 @@ def _augment_problem(fn: Callable[..., Any]) -> Problem:
     flipped = zoomed = 0
     tf.random.set_seed(0)  # extra draws of the student's code are reproducible
     for _ in range(6):
-        out = _call_student(fn, "augment_pair", tf.constant(images), tf.constant(masks))
+        out = call_student(fn, "augment_pair", tf.constant(images), tf.constant(masks))
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             return "return two tensors, (images, masks)."
         new_images, new_masks = (np.asarray(t) for t in out)
@@ -71,7 +71,7 @@ def check_augment_pair(answer: Any) -> Verdict:
         The verdict: right when shapes are kept, masks hold only classes, each image and its
         mask line up, and flips and zooms both happen.
     """
-    return judge(_AUGMENT, answer, FUNCTION, _augment_problem)
+    return judge(AUGMENT, answer, FUNCTION, _augment_problem)
 
 
 def _fit_problem(fn: Callable[..., Any]) -> Problem:
@@ -88,10 +88,10 @@ def _fit_problem(fn: Callable[..., Any]) -> Problem:
         on_epoch_end=lambda epoch, logs: counts.update(epochs=counts["epochs"] + 1),
         on_test_batch_end=lambda batch, logs: counts.update(val_batches=counts["val_batches"] + 1),
     )
-    model = compile_model(_tiny_unet())
+    model = compile_model(tiny_unet())
     with warnings.catch_warnings():  # Keras warns that fit's default shuffle=True is ignored
         warnings.simplefilter("ignore", UserWarning)
-        history = _call_student(fn, "fit_unet", model, train_ds.batch(4), val_ds, 2, [probe])
+        history = call_student(fn, "fit_unet", model, train_ds.batch(4), val_ds, 2, [probe])
     logs = getattr(history, "history", None)
     if not isinstance(logs, dict):
         return f"it returned {type(history).__name__}; return what model.fit returns (a History)."
@@ -117,4 +117,4 @@ def check_fit(answer: Any) -> Verdict:
         The verdict: right when it trains ``epochs`` epochs with the callbacks, validates on
         ``val_ds`` after each, and returns the History.
     """
-    return judge(_FIT, answer, FUNCTION, _fit_problem)
+    return judge(FIT, answer, FUNCTION, _fit_problem)

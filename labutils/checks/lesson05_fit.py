@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, _call_student, judge
+from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, call_student, judge
 from labutils.vocabulary import NUM_CLASSES
 
-__all__ = ["check_callbacks", "check_compile"]
+__all__ = ["AUGMENT", "FIT", "check_callbacks", "check_compile", "tiny_unet"]
 
 _COMPILE = Exercise(
     "Exercise 3 (compile)",
@@ -28,19 +28,20 @@ _CALLBACKS = Exercise(
     "restore_best_weights=True) and ModelCheckpoint(path, monitor='val_miou', mode='max', "
     "save_best_only=True, save_weights_only=True).",
 )
-_AUGMENT = Exercise(
+AUGMENT = Exercise(
     "Exercise 5 (flip and zoom, image and mask together)",
     "draw the random numbers once per image and apply them to both; resize the image "
     "bilinearly and the mask with 'nearest'.",
 )
-_FIT = Exercise(
+FIT = Exercise(
     "Exercise 6 (the fit call)",
     "return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks).",
 )
 _LR = 3e-3  # the learning rate the compile check asks for (not Adam's default 1e-3)
 
 
-def _tiny_unet() -> Any:
+def tiny_unet() -> Any:
+    """Used by ``labutils.checks.lesson05_augment`` too."""
     from labutils.models import build_unet
 
     return build_unet(16, base_filters=4, depth=2)
@@ -69,10 +70,10 @@ def _compile_problem(fn: Callable[..., Any]) -> Problem:
     import keras
     import tensorflow as tf
 
-    from labutils.checks.lesson05_losses import _cases
+    from labutils.checks.lesson05_losses import cases
     from labutils.losses import ce_dice_loss
 
-    model = _call_student(fn, "compile_unet", _tiny_unet(), _LR)
+    model = call_student(fn, "compile_unet", tiny_unet(), _LR)
     if not isinstance(model, keras.Model):
         return f"it returned {type(model).__name__}; return the compiled model."
     if model.optimizer is None:
@@ -82,7 +83,7 @@ def _compile_problem(fn: Callable[..., Any]) -> Problem:
     if not np.isclose(float(model.optimizer.learning_rate), _LR):
         return (f"Adam's learning rate is {float(model.optimizer.learning_rate):g}, not the "
                 f"learning_rate argument ({_LR:g}).")  # fmt: skip
-    y_true, y_pred = _cases()["random probabilities"]
+    y_true, y_pred = cases()["random probabilities"]
     loss = float(np.mean(keras.losses.get(model.loss)(tf.constant(y_true), tf.constant(y_pred))))
     if not np.isclose(loss, float(ce_dice_loss(y_true, y_pred)), rtol=1e-4):
         return "the loss is not cross-entropy + Dice (your ce_dice from Exercise 2)."
@@ -123,7 +124,7 @@ def _watch_problem(callback: Any, what: str) -> Problem:
 def _callbacks_problem(fn: Callable[..., Any]) -> Problem:
     import keras
 
-    found = _call_student(fn, "make_fit_callbacks", "best.weights.h5", 7)
+    found = call_student(fn, "make_fit_callbacks", "best.weights.h5", 7)
     found = list(found) if isinstance(found, (list, tuple)) else [found]
     stops = [c for c in found if isinstance(c, keras.callbacks.EarlyStopping)]
     saves = [c for c in found if isinstance(c, keras.callbacks.ModelCheckpoint)]

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, _call_student, judge
+from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, call_student, judge
 from labutils.vocabulary import CLASS_NAMES, NUM_CLASSES
 
-__all__ = ["check_ce_dice_loss", "check_soft_dice_loss"]
+__all__ = ["cases", "check_ce_dice_loss", "check_soft_dice_loss"]
 
 _DICE = Exercise(
     "Exercise 1 (soft Dice loss)",
@@ -27,8 +27,11 @@ _CE_DICE = Exercise(
 _BACKGROUND = CLASS_NAMES.index("background")
 
 
-def _cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Named (y_true int32 (2, 4, 4, 1), y_pred float32 (2, 4, 4, C)) pairs with known losses."""
+def cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Named (y_true int32 (2, 4, 4, 1), y_pred float32 (2, 4, 4, C)) pairs with known losses.
+
+    Used by ``labutils.checks.lesson05_fit`` too.
+    """
     rng = np.random.default_rng(5)
     masks = rng.integers(0, NUM_CLASSES, (2, 4, 4, 1)).astype(np.int32)
     probs = rng.dirichlet(np.ones(NUM_CLASSES), size=(2, 4, 4)).astype(np.float32)
@@ -92,9 +95,9 @@ def _loss_problem(
     """Run the student's loss on every case; what is wrong with the first one it gets wrong."""
     import tensorflow as tf
 
-    for case, (y_true, y_pred) in _cases().items():
+    for case, (y_true, y_pred) in cases().items():
         try:
-            value = _call_student(fn, name, tf.constant(y_true), tf.constant(y_pred))
+            value = call_student(fn, name, tf.constant(y_true), tf.constant(y_pred))
         except ValueError as error:
             return f"on {case}, {error}."
         value = np.asarray(value, dtype=np.float64)

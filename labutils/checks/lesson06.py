@@ -14,8 +14,8 @@ from labutils.checks.verdict import (
     Exercise,
     Problem,
     Verdict,
-    _describe_error,
-    _diagnose,
+    describe_error,
+    diagnose,
     judge,
     numbers,
 )
@@ -73,7 +73,7 @@ def _precision_problem(value: np.ndarray, cm: Any) -> Problem:
              "predicted as that class."),
         ]  # fmt: skip
     otherwise = f"expected {len(tp)} values, one per class: those are not the precisions."
-    return _diagnose(value, right, mistakes, otherwise, _same_values)
+    return diagnose(value, right, mistakes, otherwise, _same_values)
 
 
 def _same_values(x: np.ndarray, y: Any) -> bool:
@@ -167,7 +167,7 @@ def _full_size_problem(predict_fn: Callable[[Any, int, int], Any]) -> Problem:
         try:
             got = np.asarray(predict_fn(probs, height, width))
         except Exception as error:  # the student's code: report it, don't crash the checker
-            return f"for {description} it raised {_describe_error(error)}."
+            return f"for {description} it raised {describe_error(error)}."
         right = evaluation.predict_full_size(probs, height, width)
         if got.shape != right.shape:
             return f"for {description} it returned shape {got.shape}, expected {right.shape}." + (

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import Exercise, Problem, Verdict, _diagnose, judge, numbers
+from labutils.checks.verdict import Exercise, Problem, Verdict, diagnose, judge, numbers
 
 __all__ = ["check_head_boxes", "check_precision_recall"]
 
@@ -58,7 +58,7 @@ def _head_boxes_problem(boxes: np.ndarray, head_bbox: Any) -> Problem:
         (heads, "nothing changed: reorder the columns and drop the rows of zeros."),
     ]  # fmt: skip
     otherwise = f"expected {len(right)} boxes, (x_min, y_min, x_max, y_max) each."
-    return _diagnose(boxes, right, mistakes, otherwise, _same_boxes)
+    return diagnose(boxes, right, mistakes, otherwise, _same_boxes)
 
 
 def _same_boxes(x: Any, y: Any) -> bool:
@@ -112,7 +112,7 @@ def _precision_recall_problem(
          "per image), not by the detections kept."),
     ]  # fmt: skip
     otherwise = "those are not the precision and recall of these detections."
-    return _diagnose(value, right, mistakes, otherwise, _same_pair)
+    return diagnose(value, right, mistakes, otherwise, _same_pair)
 
 
 def _same_pair(x: np.ndarray, y: np.ndarray) -> bool:

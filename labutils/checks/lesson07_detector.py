@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from labutils import bbox, detection_metrics
-from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, _call_student, judge
+from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, call_student, judge
 
-__all__ = ["check_average_precision", "check_box_head", "check_giou_loss"]
+__all__ = ["GIOU_CASES", "check_average_precision", "check_box_head", "check_giou_loss"]
 
 _HEAD = Exercise(
     "Exercise 2 (the box head)",
@@ -58,7 +58,7 @@ def _head_problem(box_head: Callable[[Any], Any], num_features: int) -> Problem:
 
     try:
         features = keras.Input((num_features,))
-        model = keras.Model(features, _call_student(box_head, "box_head", features))
+        model = keras.Model(features, call_student(box_head, "box_head", features))
     except (ValueError, TypeError) as error:
         return f"building a model from it failed: {error}"
     if tuple(model.output_shape) != (None, 5):
@@ -90,7 +90,7 @@ def _outputs_problem(out: np.ndarray) -> str | None:
     return None
 
 
-_GIOU_CASES = np.array([  # (true box, predicted box), xyxy in 0..1
+GIOU_CASES = np.array([  # (true box, predicted box), xyxy in 0..1
     [[0.1, 0.1, 0.9, 0.9], [0.3, 0.3, 0.6, 0.7]],  # nested
     [[0.0, 0.0, 0.4, 0.4], [0.2, 0.2, 0.6, 0.6]],  # overlapping
     [[0.0, 0.0, 0.1, 0.1], [0.2, 0.0, 0.3, 0.1]],  # disjoint
@@ -125,9 +125,9 @@ def _giou_loss_problem(giou_loss: Callable[[Any, Any], Any]) -> Problem:
     """The first case the student's loss gets wrong, named with its likely mistake, or None."""
     import keras  # here, not on top: importing the checkers must not load TensorFlow
 
-    truth, pred = _GIOU_CASES[:, 0], _GIOU_CASES[:, 1]
+    truth, pred = GIOU_CASES[:, 0], GIOU_CASES[:, 1]
     try:
-        got = _call_student(giou_loss, "giou_loss", truth, pred)
+        got = call_student(giou_loss, "giou_loss", truth, pred)
     except ValueError as error:
         return str(error)
     got = np.asarray(keras.ops.convert_to_numpy(got), float)
@@ -184,7 +184,7 @@ def _ap_problem(ap_fn: Callable[[Any, Any], float]) -> Problem:
         precision, recall = tp / (tp + fp), tp / num_true
         right = detection_metrics.ap_from_curve(precision, recall)
         try:
-            got = float(_call_student(ap_fn, "ap", precision.copy(), recall.copy()))
+            got = float(call_student(ap_fn, "ap", precision.copy(), recall.copy()))
         except (ValueError, TypeError) as error:
             return str(error)
         if not abs(got - right) <= 1e-9:  # NaN fails too

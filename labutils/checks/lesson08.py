@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from labutils import detection_metrics, multi_pet, prompts, synthetic
+from labutils import detection_metrics, multi_pet, prompts
 from labutils.box_masks import mask_to_box
-from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, _call_student, judge
+from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, call_student, judge
+from labutils.sources import synthetic
 
-__all__ = ["check_grabcut", "check_mask_ious", "check_split_touching"]
+__all__ = ["SCENES", "check_grabcut", "check_mask_ious", "check_split_touching"]
 
 _SPLIT = Exercise(
     "Exercise 1 (watershed)",
@@ -29,7 +30,7 @@ _GRABCUT = Exercise(
     "cv2.grabCut(image, mask, (x, y, width, height), bgd, fgd, iterations, "
     "cv2.GC_INIT_WITH_RECT); keep the pixels marked GC_FGD or GC_PR_FGD.",
 )
-_SCENES = (20, 25, 61)  # touching scenes the recipe splits right (and that components merge)
+SCENES = (20, 25, 61)  # touching scenes the recipe splits right (and that components merge)
 
 
 def check_split_touching(split_fn: Callable[[Any, Any], Any] | None) -> Verdict:
@@ -50,12 +51,12 @@ def check_split_touching(split_fn: Callable[[Any, Any], Any] | None) -> Verdict:
 
 def _split_problem(split_fn: Callable[[Any, Any], Any]) -> Problem:
     """The first scene the student's split gets wrong, with the likely mistake, or None."""
-    for index in _SCENES:
+    for index in SCENES:
         scene = multi_pet.make_multi_pet_scene(index, num_pets=2 + index % 2, touching=True)
         pets = scene["semantic"] == 0
         right = multi_pet.split_touching(pets, scene["image"])
         try:
-            got = np.asarray(_call_student(split_fn, "split", pets.copy(), scene["image"].copy()))
+            got = np.asarray(call_student(split_fn, "split", pets.copy(), scene["image"].copy()))
         except ValueError as error:
             return str(error)
         if got.shape != pets.shape:
@@ -116,7 +117,7 @@ def _mask_ious_problem(mask_ious_fn: Callable[[Any, Any], Any]) -> Problem:
     pred[0, :2, :2], pred[1, 1:, 2:], true[0, :2, :3], true[1, 2:, 3:] = True, True, True, True
     right = detection_metrics.mask_ious(pred, true)  # pred[2] is empty: a row of zeros
     try:
-        got = np.asarray(_call_student(mask_ious_fn, "mask_ious", pred.copy(), true.copy()), float)
+        got = np.asarray(call_student(mask_ious_fn, "mask_ious", pred.copy(), true.copy()), float)
     except ValueError as error:
         return str(error)
     if got.shape == right.T.shape and got.shape != right.shape:
@@ -156,7 +157,7 @@ def _grabcut_problem(grabcut_fn: Callable[[Any, Any], Any]) -> Problem:
         box = mask_to_box(scene["segmentation_mask"][..., 0] != 2)  # pet or border
         right = prompts.grabcut_mask(image, box)
         try:
-            got = np.asarray(_call_student(grabcut_fn, "grabcut", image.copy(), box.copy()))
+            got = np.asarray(call_student(grabcut_fn, "grabcut", image.copy(), box.copy()))
         except ValueError as error:
             detail = getattr(error, "detail", "")
             hint = " (cv2.grabCut wants an integer rect (x, y, w, h))" if "rect" in detail else ""

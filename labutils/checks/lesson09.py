@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.lesson04_unet import _student_model
-from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, _call_student, judge
+from labutils.checks.lesson04_unet import student_model
+from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, call_student, judge
 from labutils.vocabulary import NUM_CLASSES
 
 __all__ = ["check_decoder", "check_resize_upsample", "check_unfreeze"]
@@ -54,7 +54,7 @@ def _decoder_problem(decode: Callable[..., Any]) -> Problem:
 
     inputs = [keras.Input((side, side, channels)) for side, channels in _SKIPS]
     try:
-        model = _student_model(inputs, [_call_student(decode, "decode", inputs, NUM_CLASSES)],
+        model = student_model(inputs, [call_student(decode, "decode", inputs, NUM_CLASSES)],
                                "decode")  # fmt: skip
     except ValueError as error:
         if "Concatenate" in getattr(error, "detail", "") or "matching shapes" in str(error):
@@ -117,8 +117,8 @@ def _resize_problem(upsample_block: Callable[..., Any]) -> Problem:
 
     inputs = keras.Input((8, 8, 16))
     try:
-        out = _call_student(upsample_block, "upsample_block", inputs, 4)
-        model = _student_model(inputs, [out], "upsample_block")
+        out = call_student(upsample_block, "upsample_block", inputs, 4)
+        model = student_model(inputs, [out], "upsample_block")
     except ValueError as error:
         return str(error)
     kinds = {type(layer).__name__ for layer in model.layers}
@@ -168,7 +168,7 @@ def _unfreeze_problem(unfreeze: Callable[..., Any]) -> Problem:
     images = keras.Input((8, 8, 3))
     model = keras.Model(images, layers.Conv2D(3, 1)(encoder(images)))
     try:
-        _call_student(unfreeze, "unfreeze", model)
+        call_student(unfreeze, "unfreeze", model)
     except ValueError as error:
         return str(error)
     convs = [la for la in encoder.layers if isinstance(la, layers.Conv2D)]

@@ -41,6 +41,11 @@ __all__ = [
     "not_answered",
     "numbers",
     "report",
+    "as_number",
+    "call_student",
+    "describe_error",
+    "diagnose",
+    "is_close",
 ]
 
 #: What a checker finds: None when the answer is right, else what is wrong, alone or with a
@@ -199,8 +204,11 @@ def _shown(answer: Any) -> str:
     return f"{answer!r:.60}"
 
 
-def _as_number(answer: Any) -> float | None:
-    """Return an answer that is one real number as a float, else ``None``."""
+def as_number(answer: Any) -> float | None:
+    """Return an answer that is one real number as a float, else ``None``.
+
+    Used by ``labutils.checks.lesson05`` too.
+    """
     value = np.asarray(answer)
     if value.size != 1 or not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
         return None
@@ -239,25 +247,32 @@ def numbers(what: str, count: int | None = None) -> Kind:
     return Kind(what, read)
 
 
-NUMBER = Kind("one number", _as_number)
+NUMBER = Kind("one number", as_number)
 SHAPE = Kind("a tuple of integers", _as_shape)
 FUNCTION = Kind("a function", lambda answer: answer if callable(answer) else None)
 
 
-def _is_close(x: float, y: float) -> bool:
-    """Whether two numbers agree to a relative tolerance of 1e-4 (float32 versus float64 sums)."""
+def is_close(x: float, y: float) -> bool:
+    """Whether two numbers agree to a relative tolerance of 1e-4 (float32 versus float64 sums).
+
+    Used by ``labutils.checks.lesson01`` and ``labutils.checks.lesson03`` too.
+    """
     return bool(np.isclose(x, y, rtol=1e-4, atol=0.0))
 
 
-def _diagnose(
+def diagnose(
     answer: Any, right: Any, mistakes: list[tuple[Any, str]], otherwise: str, same: Any
 ) -> str | None:
     """Return None for a right answer, else the text of the first mistake it matches.
 
+    Used by ``labutils.checks.lesson01``, ``labutils.checks.lesson02``,
+    ``labutils.checks.lesson03``, ``labutils.checks.lesson04_shapes``, ``labutils.checks.lesson06``
+    and ``labutils.checks.lesson07`` too.
+
     ``mistakes`` pairs the value a known mistake produces with its explanation; ``otherwise``
     is returned when none matches; ``same(x, y)`` decides whether two answers are equal.
 
-    >>> _diagnose(3, 4, [(3, "off by one")], "wrong", lambda x, y: x == y)
+    >>> diagnose(3, 4, [(3, "off by one")], "wrong", lambda x, y: x == y)
     'off by one'
     """
     if same(answer, right):
@@ -265,10 +280,13 @@ def _diagnose(
     return next((text for value, text in mistakes if same(answer, value)), otherwise)
 
 
-def _describe_error(error: Exception) -> str:
+def describe_error(error: Exception) -> str:
     """One line naming an exception the student's code raised (TensorFlow's can be long).
 
-    >>> _describe_error(ValueError("{{node Resize}} bad size [Op:ResizeBilinear]\\nmore"))
+    Used by ``labutils.checks.lesson02``, ``labutils.checks.lesson03`` and
+    ``labutils.checks.lesson06`` too.
+
+    >>> describe_error(ValueError("{{node Resize}} bad size [Op:ResizeBilinear]\\nmore"))
     'ValueError: bad size'
     """
     lines = str(error).strip().splitlines()
@@ -277,14 +295,19 @@ def _describe_error(error: Exception) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def _call_student(fn: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> Any:
+def call_student(fn: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> Any:
     """Call a student's function; a raised error becomes a one-line ValueError.
+
+    Used by ``labutils.checks.lesson04_unet``, ``labutils.checks.lesson05_augment``,
+    ``labutils.checks.lesson05_fit``, ``labutils.checks.lesson05_losses``,
+    ``labutils.checks.lesson07_detector``, ``labutils.checks.lesson08`` and
+    ``labutils.checks.lesson09`` too.
 
     The ValueError's ``detail`` holds the error's whole message, for a checker to diagnose.
     """
     try:
         return fn(*args, **kwargs)
     except Exception as error:  # noqa: BLE001 – any error of the student's code is reported
-        problem = ValueError(f"your {name} raised {_describe_error(error)}")
+        problem = ValueError(f"your {name} raised {describe_error(error)}")
         problem.detail = str(error)
         raise problem from None

@@ -13,7 +13,7 @@ In a lesson, a solution is marked in one of three ways (CONTRIBUTING.md, "Editin
 Everything else (cells, metadata, nbmake mocks) is copied unchanged. The edition's folder also
 gets a copy of the ``labutils`` of the checkout it was built from, which its Setup cells import
 first, so it runs with its own checkers wherever it is and whatever labutils is installed. The
-command line is ``python -m labutils student`` (labutils.cli_lessons).
+command line is ``python -m labutils student`` (labutils.cli.lessons).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import re
 import shutil
 from pathlib import Path
 
-from labutils import lessons
+from labutils.instructor import lessons
 
 __all__ = [
     "COPY_MARK",

@@ -3,8 +3,8 @@
 A cat-like or dog-like silhouette (body, head, ears, legs, tail; standing, sitting, lying, or a
 head-and-shoulders portrait) with fur tufts on the outline, and a trimap with the real one's
 meaning: 1 = pet, 2 = background, 3 = a thin border band. Every function draws from the NumPy
-``Generator`` it is given. Used by :func:`labutils.synthetic.make_scene` (lesson 03, §4 "What
-is in the data").
+``Generator`` it is given. Used by :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4
+"What is in the data").
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from labutils.synthetic_paint import Look, noise
+from labutils.sources.synthetic_paint import Look, noise
 
 __all__ = ["Animal", "draw_animal"]
 
@@ -34,7 +34,7 @@ class _Part(NamedTuple):
 class Animal(NamedTuple):
     """One drawn animal, in pixels of the scene: what :func:`draw_animal` returns.
 
-    Used by :func:`labutils.synthetic.make_scene` (lesson 03, §4 "What is in the data").
+    Used by :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4 "What is in the data").
     """
 
     groups: dict[str, np.ndarray]  # uint8 (H, W) 0/1 per part group, and "all"
@@ -48,12 +48,12 @@ def draw_animal(
 ) -> Animal:
     """Pose, place and rasterize an animal so that enough of it lies inside the picture.
 
-    Used by :func:`labutils.synthetic.make_scene` (lesson 03, §4 "What is in the data").
+    Used by :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4 "What is in the data").
 
     Args:
         rng: the generator to draw from.
         species: 0 = cat (longer tail), 1 = dog (a muzzle in portraits).
-        look: the breed's :class:`labutils.synthetic_paint.Look`.
+        look: the breed's :class:`labutils.sources.synthetic_paint.Look`.
         height: H, the picture's height in pixels.
         width: W, its width.
 
@@ -61,7 +61,7 @@ def draw_animal(
         The :class:`Animal`; the pet covers more than 4 % of the picture unless 20 placements
         in a row left less inside it.
 
-    >>> from labutils.synthetic_paint import breed_look
+    >>> from labutils.sources.synthetic_paint import breed_look
     >>> rng = np.random.default_rng(0)
     >>> animal = draw_animal(rng, 0, breed_look(rng, species=0), 60, 80)
     >>> animal.trimap.shape, sorted(np.unique(animal.trimap).tolist())

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from labutils import metrics
-from labutils.masks import as_label_mask
+from labutils.mask_inputs import as_label_mask
 from labutils.viz import add_class_legend, as_rgb_image, overlay_mask
 from labutils.vocabulary import CLASS_NAMES, NUM_CLASSES
 

@@ -1,7 +1,7 @@
 """The instructors' commands of ``python -m labutils``: ``student``, ``new-lesson``, ``render``,
 ``strip``, ``setup-cells`` and ``set-repo`` (CONTRIBUTING.md, "Editing the lessons").
 
-Each command is a thin wrapper over labutils.student, lessons, rendering or fork,
+Each command is a thin wrapper over labutils.instructor.student, lessons, rendering or fork,
 imported when it runs: ``train`` and ``evaluate`` need none of the instructor packages
 (pyproject's ``instructor`` extra: nbformat, nbstripout, ...). None imports TensorFlow.
 """
@@ -71,7 +71,7 @@ def _add_set_repo(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_student(args: argparse.Namespace) -> int:
-    from labutils import student
+    from labutils.instructor import student
 
     for path in student.write_student_edition(args.src, args.out):
         print(f"wrote {path}")
@@ -81,7 +81,7 @@ def _run_student(args: argparse.Namespace) -> int:
 
 
 def _run_new_lesson(args: argparse.Namespace) -> int:
-    from labutils import lessons
+    from labutils.instructor import lessons
 
     path = lessons.new_lesson(args.topic, args.notebooks, args.title)
     heading = lessons.read_notebook(path)["cells"][0]["source"][0]  # "# 06 · Title\n"
@@ -99,7 +99,7 @@ def _run_new_lesson(args: argparse.Namespace) -> int:
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from labutils import rendering
+    from labutils.instructor import rendering
 
     notebooks = _notebooks(args.notebooks or [Path("notebooks")])
     if not args.ci_values:
@@ -119,7 +119,7 @@ def _notebooks(paths: list[Path]) -> list[Path]:
 
 
 def _run_strip(args: argparse.Namespace) -> int:
-    from labutils import lessons
+    from labutils.instructor import lessons
 
     for path in args.notebooks:
         if lessons.strip_notebook(path):
@@ -128,7 +128,7 @@ def _run_strip(args: argparse.Namespace) -> int:
 
 
 def _run_setup_cells(args: argparse.Namespace) -> int:
-    from labutils import lessons
+    from labutils.instructor import lessons
 
     notebooks = _notebooks(args.notebooks or [Path("notebooks"), lessons.TEMPLATE])
     changed = lessons.write_setup_cells(notebooks)
@@ -141,7 +141,7 @@ def _run_setup_cells(args: argparse.Namespace) -> int:
 
 
 def _run_set_repo(args: argparse.Namespace) -> int:
-    from labutils import fork
+    from labutils.instructor import fork
 
     old = fork.read_repo(args.root)
     changed = fork.set_repo(args.url, args.root, args.branch)

@@ -18,7 +18,8 @@ _REPO_URL_LINE = re.compile(r'^REPO_URL = "([^"]*)"$', re.M)
 _REPO_BRANCH_LINE = re.compile(r'^REPO_BRANCH = "([^"]*)"$', re.M)
 _TO_COLAB = ("https://github.com", "https://colab.research.google.com/github")
 _NAME_GOES_ON = r"(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"  # the address is not part of a longer one
-_TEMPLATE = Path("labutils", "templates", "lesson.ipynb")  # in the checkout: lessons.TEMPLATE
+# in the checkout: lessons.TEMPLATE
+_TEMPLATE = Path("labutils", "instructor", "templates", "lesson.ipynb")
 
 
 def read_repo(root: Path = Path(".")) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """The colours of a synthetic scene: each breed's look, its fur, the background, the picture.
 
 Every function draws from the NumPy ``Generator`` it is given, never from global state. Used
-by :func:`labutils.synthetic.make_scene`, the scenes that stand in for the photos when they
+by :func:`labutils.sources.synthetic.make_scene`, the scenes that stand in for the photos when they
 are absent (lesson 03, §4 "What is in the data").
 """
 
@@ -27,7 +27,7 @@ _PATTERNS = ("solid", "tabby", "patches", "points", "bib")
 class Look(NamedTuple):
     """How one breed looks: fixed per breed, so the breed can be learned.
 
-    Made by :func:`breed_look` for :func:`labutils.synthetic.make_scene` (lesson 03, §4
+    Made by :func:`breed_look` for :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4
     "What is in the data").
     """
 
@@ -43,7 +43,7 @@ class Look(NamedTuple):
 def breed_look(rng: np.random.Generator, species: int) -> Look:
     """Draw a breed's look: two fur colours, a pattern, ears, muzzle, legs and fluff.
 
-    Used by :func:`labutils.synthetic.make_scene` (lesson 03, §4 "What is in the data"),
+    Used by :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4 "What is in the data"),
     which seeds ``rng`` with the breed, so every scene of a breed shares its look.
 
     Args:
@@ -71,7 +71,7 @@ def noise(rng: np.random.Generator, height: int, width: int, cell: float) -> np.
     """Smooth noise, float32 (H, W), about N(0, 1), with blobs about ``cell`` px wide.
 
     Used for fur tufts, patches and background texture by
-    :func:`labutils.synthetic.make_scene` (lesson 03, §4 "What is in the data").
+    :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4 "What is in the data").
 
     >>> noise(np.random.default_rng(0), 20, 30, cell=5).shape
     (20, 30)
@@ -122,14 +122,14 @@ def paint_fur(
 ) -> np.ndarray:
     """Paint the animal's fur: pattern, shading from the outline, grain, eyes and nose.
 
-    Used by :func:`labutils.synthetic.make_scene` (lesson 03, §4 "What is in the data").
+    Used by :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4 "What is in the data").
 
     Args:
         rng: the generator to draw from.
         look: the breed's :class:`Look`.
         groups: uint8 (H, W) 0/1 masks of the parts: ``"all"``, ``"head"``, ``"leg"``,
-            ``"tail"``, ``"eye"``, ``"nose"`` (as :func:`labutils.synthetic_animal.draw_animal`
-            gives them).
+            ``"tail"``, ``"eye"``, ``"nose"`` (as
+            :func:`labutils.sources.synthetic_animal.draw_animal` gives them).
         silhouette: uint8 (H, W), 1 inside the outline.
 
     Returns:
@@ -157,8 +157,8 @@ def paint_background(rng: np.random.Generator, height: int, width: int, look: Lo
     """Paint a background: gradient, floor, clutter and texture, sometimes in the pet's colours.
 
     Painted at half size and enlarged: it is out of focus anyway, and has a quarter of the
-    pixels to paint. Used by :func:`labutils.synthetic.make_scene` (lesson 03, §4 "What is in
-    the data").
+    pixels to paint. Used by :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4 "What is
+    in the data").
 
     Returns:
         float32 (H, W, 3), about 0..1.
@@ -214,7 +214,7 @@ def composite(
 ) -> np.ndarray:
     """Lay the fur over the background with a soft edge; add sensor noise, exposure and a cast.
 
-    Used by :func:`labutils.synthetic.make_scene` (lesson 03, §4 "What is in the data").
+    Used by :func:`labutils.sources.synthetic.make_scene` (lesson 03, §4 "What is in the data").
 
     Args:
         rng: the generator to draw from.

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from PIL import Image, ImageChops
 
-from labutils.splits import _absolute_slices, _parse_split
+from labutils.splits import absolute_slices, parse_split
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -110,7 +110,7 @@ def load_folder(root: Path, split: str) -> tf.data.Dataset:
     Raises:
         ValueError: a bad split string (before any file is read), or a slice out of range.
     """
-    parts = _parse_split(split)  # fail fast on a bad split string, before reading any file
+    parts = parse_split(split)  # fail fast on a bad split string, before reading any file
     catalogue = _read_list(root / "annotations" / "list.txt")
     images = {entry.name for entry in os.scandir(root / "images")}
     notes: dict[str, list[str]] = defaultdict(list)  # what happened -> names
@@ -126,7 +126,7 @@ def load_folder(root: Path, split: str) -> tf.data.Dataset:
         ]
         usable = sorted((n for n in with_image if n in catalogue), key=_mixing_key)
         records[name] = _scan_pairs(root, usable, catalogue, notes)
-    slices = _absolute_slices(split, {name: len(rows) for name, rows in records.items()})
+    slices = absolute_slices(split, {name: len(rows) for name, rows in records.items()})
     selected = [row for name, start, stop in slices for row in records[name][start:stop]]
     _warn_about(notes, root, split, len(selected))
     return _records_to_dataset(selected)

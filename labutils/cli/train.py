@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labutils.cli_numbers import minutes, positive_float, positive_int, stages
+from labutils.cli.numbers import minutes, positive_float, positive_int, stages
 from labutils.splits import TEST_SPLIT, TRAIN_SPLIT, VAL_SPLIT  # the protocol; no TensorFlow
 
 if TYPE_CHECKING:
@@ -221,14 +221,14 @@ def _run_train(args: argparse.Namespace) -> None:
 
 def _print_choices(config: TrainConfig) -> None:
     """Say on stderr what the recipe chose for this machine: the arithmetic and the sides."""
-    from labutils import precision, training
+    from labutils import dtype_policy, training
 
     features = ", ".join(
-        f"{'' if has else 'no '}{name}" for name, has in precision.cpu_features().items()
+        f"{'' if has else 'no '}{name}" for name, has in dtype_policy.cpu_features().items()
     )
     sides, until = training.stage_sides(config)
     stages = "".join(f"{side}² to {end:.0%}, " for side, end in zip(sides, until, strict=True))
-    print(f"Computing in {precision.choose_dtype_policy(config.precision)} (CPU: {features}); "
+    print(f"Computing in {dtype_policy.choose_dtype_policy(config.precision)} (CPU: {features}); "
           f"training at {stages}then "
           f"{config.model['image_size']}²; XLA {'on' if config.jit_compile else 'off'}.",
           file=sys.stderr)  # fmt: skip

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labutils.cli_numbers import positive_int
+from labutils.cli.numbers import positive_int
 from labutils.vocabulary import NUM_CLASSES
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Instructor tools for the lesson notebooks: read, write and strip them, write their Setup
-cell, start a new lesson from the template (labutils.rendering renders them to HTML).
+cell, start a new lesson from the template (labutils.instructor.rendering renders them to HTML).
 
-The command line wraps them (labutils.cli_lessons); see CONTRIBUTING.md, "Editing the
+The command line wraps them (labutils.cli.lessons); see CONTRIBUTING.md, "Editing the
 lessons". Notebooks are read, validated and written by nbformat, in its own layout, and
 stripped by nbstripout, the tool the pre-commit hook runs.
 """

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from labutils.checks.verdict import STRICT_ENV
-from labutils.lessons import read_notebook
+from labutils.instructor.lessons import read_notebook
 
 __all__ = ["plain_text", "render_html", "write_index"]
 

@@ -1,8 +1,8 @@
 """Procedural pet-like scenes: the data source that needs no download.
 
 These are NOT photos. Each scene is a cat-like or dog-like animal
-(:mod:`labutils.synthetic_animal`) with fur-like texture, over a cluttered background that
-sometimes borrows the animal's colours (:mod:`labutils.synthetic_paint`). The trimap has the
+(:mod:`labutils.sources.synthetic_animal`) with fur-like texture, over a cluttered background that
+sometimes borrows the animal's colours (:mod:`labutils.sources.synthetic_paint`). The trimap has the
 real one's meaning: 1 = pet, 2 = background, 3 = a thin border band around the outline.
 
 A scene is a pure function of its index (a NumPy ``Generator`` seeded with it; no global random
@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from labutils.splits import SPLIT_NAMES, _absolute_slices
-from labutils.synthetic_animal import draw_animal
-from labutils.synthetic_paint import breed_look, composite, paint_background, paint_fur
+from labutils.sources.synthetic_animal import draw_animal
+from labutils.sources.synthetic_paint import breed_look, composite, paint_background, paint_fur
+from labutils.splits import SPLIT_NAMES, absolute_slices
 from labutils.vocabulary import BREED_NAMES, species_of
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def load_synthetic(split: str) -> tf.data.Dataset:
     Traceback (most recent call last):
     ValueError: Split 'test[:500]': [:500] needs 500 examples, but 'test' has 200 here. ...
     """
-    slices = _absolute_slices(split, {name: len(scenes) for name, scenes in _SPLITS.items()})
+    slices = absolute_slices(split, {name: len(scenes) for name, scenes in _SPLITS.items()})
     indices = [i for name, start, stop in slices for i in _SPLITS[name][start:stop]]
     import tensorflow as tf
 
