@@ -207,7 +207,7 @@ def test_the_colab_like_environment_has_colabs_older_keras_and_numpy(colab_repor
 
 def test_labutils_declares_what_it_imports():
     imported = set()
-    for module in (ROOT / "labutils").glob("*.py"):
+    for module in (ROOT / "labutils").rglob("*.py"):
         for line in module.read_text().splitlines():
             if found := re.match(r"\s*(?:from|import) ([A-Za-z_0-9]+)", line):
                 imported.add(found[1])
@@ -221,7 +221,7 @@ def test_labutils_declares_what_it_imports():
     assert requires == {by_module[m] for m in imported if m in by_module}, requires
 
 
-def test_building_labutils_gives_no_package_data_warning(tmp_path: Path):
+def test_the_wheel_holds_every_module_and_gives_no_package_data_warning(tmp_path: Path):
     (tmp_path / "src").mkdir()
     source = checkout_copy(tmp_path / "src")
     wheels = tmp_path / "wh"
@@ -232,4 +232,7 @@ def test_building_labutils_gives_no_package_data_warning(tmp_path: Path):
     log = run.stdout + run.stderr
     assert "ambiguous" not in log and "absent from the `packages`" not in log
     wheel = next(wheels.glob("labutils-*.whl"))
-    assert "labutils/instructor/templates/lesson.ipynb" in zipfile.ZipFile(wheel).namelist()
+    packed = set(zipfile.ZipFile(wheel).namelist())
+    assert "labutils/instructor/templates/lesson.ipynb" in packed
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "labutils").rglob("*.py")}
+    assert modules <= packed, f"list their folders in pyproject's packages: {modules - packed}"
