@@ -24,7 +24,7 @@ def _digest(index):
 
 
 def test_the_same_index_gives_the_same_scene_in_another_process():
-    code = f"import hashlib\nfrom labutils import synthetic\n{inspect.getsource(_digest)}"
+    code = f"import hashlib\nfrom labutils.sources import synthetic\n{inspect.getsource(_digest)}"
     code += "print(_digest(7))"  # the same function, run by another interpreter
     root = Path(__file__).resolve().parents[1]
     run = subprocess.run(

@@ -147,13 +147,8 @@ def check_ce_dice_loss(answer: Any) -> Verdict:
 
     Exercise of lesson 05, §4 "The loss: cross-entropy plus soft Dice".
 
-    Args:
-        answer: a function of int (B, H, W, 1) masks and float (B, H, W, C) probabilities
-            returning one number.
-
-    Returns:
-        The verdict: right when it equals ``losses.ce_dice_loss`` on random probabilities,
-        an all-background batch and perfect predictions.
+    Takes a function as :func:`check_soft_dice_loss` does, and judges it on the same three
+    cases against ``losses.ce_dice_loss``.
     """
     from labutils.losses import ce_dice_loss
 

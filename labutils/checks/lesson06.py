@@ -9,16 +9,8 @@ from typing import Any
 import numpy as np
 
 from labutils import metrics
-from labutils.checks.verdict import (
-    FUNCTION,
-    Exercise,
-    Problem,
-    Verdict,
-    describe_error,
-    diagnose,
-    judge,
-    numbers,
-)
+from labutils.checks import verdict
+from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, judge, numbers
 
 __all__ = ["check_full_size", "check_precision", "check_worst_images"]
 
@@ -73,7 +65,7 @@ def _precision_problem(value: np.ndarray, cm: Any) -> Problem:
              "predicted as that class."),
         ]  # fmt: skip
     otherwise = f"expected {len(tp)} values, one per class: those are not the precisions."
-    return diagnose(value, right, mistakes, otherwise, _same_values)
+    return verdict.diagnose(value, right, mistakes, otherwise, _same_values)
 
 
 def _same_values(x: np.ndarray, y: Any) -> bool:
@@ -167,7 +159,7 @@ def _full_size_problem(predict_fn: Callable[[Any, int, int], Any]) -> Problem:
         try:
             got = np.asarray(predict_fn(probs, height, width))
         except Exception as error:  # the student's code: report it, don't crash the checker
-            return f"for {description} it raised {describe_error(error)}."
+            return f"for {description} it raised {verdict.describe_error(error)}."
         right = evaluation.predict_full_size(probs, height, width)
         if got.shape != right.shape:
             return f"for {description} it returned shape {got.shape}, expected {right.shape}." + (

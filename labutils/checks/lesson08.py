@@ -14,7 +14,12 @@ from labutils.box_masks import mask_to_box
 from labutils.checks.verdict import FUNCTION, Exercise, Problem, Verdict, call_student, judge
 from labutils.sources import synthetic
 
-__all__ = ["SCENES", "check_grabcut", "check_mask_ious", "check_split_touching"]
+__all__ = [
+    "SCENES",  # the touching-pet scenes the watershed checker uses
+    "check_grabcut",
+    "check_mask_ious",
+    "check_split_touching",
+]
 
 _SPLIT = Exercise(
     "Exercise 1 (watershed)",

@@ -80,9 +80,8 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     add("--base-filters", type=positive_int, help="first block's filters (default {base_filters})")
     add("--depth", type=positive_int, help="number of down-samplings (default {depth})")
     add("--stages", type=stages,
-        help="small-image stages before full size, SCALE:UNTIL pairs: images of SCALE × "
-             "--img-size until UNTIL of the schedule is done (default {stages_text}; 'none' "
-             "trains at full size throughout)")  # fmt: skip
+        help="small images first, SCALE:UNTIL pairs: SCALE × --img-size until UNTIL of the "
+             "schedule (default {stages_text}; 'none': full size throughout)")  # fmt: skip
     add("--loss", choices=["ce+dice", "ce"], help="loss (default {loss})")
     add("--no-augment", action="store_true", help="no flips or zooms")
     add("--precision", choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],

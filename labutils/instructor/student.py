@@ -125,7 +125,7 @@ def _copy_labutils(lessons_dir: Path, out: Path) -> None:
     """Make ``out/labutils`` a copy of the lessons' checkout's labutils (else the running one)."""
     package = lessons_dir.resolve().parent / "labutils"
     if not (package / "__init__.py").is_file():
-        package = Path(__file__).resolve().parent
+        package = Path(__file__).resolve().parents[1]  # labutils/, above instructor/
     target = out / "labutils"
     if target.exists() and not (target / COPY_MARK).is_file():
         raise ValueError(
