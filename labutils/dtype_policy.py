@@ -75,8 +75,10 @@ def choose_dtype_policy(precision: str = "auto") -> str:
 
     >>> choose_dtype_policy("float32"), choose_dtype_policy("mixed_float16")
     ('float32', 'mixed_float16')
-    >>> choose_dtype_policy("auto") in ("float32", "mixed_bfloat16", "mixed_float16")
-    True
+    >>> choose_dtype_policy("float16")
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     if precision in _POLICIES:
         return precision
