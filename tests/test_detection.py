@@ -25,9 +25,6 @@ HAS_PETS = (PETS / "annotations" / "xmls").is_dir()
 
 def coco_reference(truth, preds, scores):
     """(AP, AP50, AP75) from pycocotools for one class; boxes per image as xyxy."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
     anns, dets = [], []
     for i, (g, d, s) in enumerate(zip(truth, preds, scores, strict=True)):
         for b in np.reshape(g, (-1, 4)):
@@ -37,13 +34,20 @@ def coco_reference(truth, preds, scores):
         for b, score in zip(np.reshape(d, (-1, 4)), np.reshape(s, -1), strict=True):
             bbox = [b[0], b[1], b[2] - b[0], b[3] - b[1]]
             dets.append({"image_id": i, "category_id": 1, "bbox": bbox, "score": float(score)})
-    images = [{"id": i} for i in range(len(truth))]
+    return run_cocoeval([{"id": i} for i in range(len(truth))], anns, dets, "bbox")
+
+
+def run_cocoeval(images, anns, dets, iou_type):
+    """pycocotools' (AP, AP50, AP75) for one class ("pet"), its printout silenced."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = {"info": {}, "licenses": [], "images": images, "annotations": anns,
                       "categories": [{"id": 1, "name": "pet"}]}  # fmt: skip
         gt.createIndex()
-        evaluation = COCOeval(gt, gt.loadRes(dets), "bbox")
+        evaluation = COCOeval(gt, gt.loadRes(dets), iou_type)
         evaluation.evaluate()
         evaluation.accumulate()
         evaluation.summarize()
@@ -355,8 +359,6 @@ def test_multi_pet_scene_instances(touching):
 def coco_segm_reference(true_ids, pred_masks, scores):
     """(AP, AP50, AP75) from pycocotools' segm evaluation; truths as label maps."""
     from pycocotools import mask as mask_utils
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
 
     rle = lambda m: mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))  # noqa: E731
     anns, dets, images = [], [], []
@@ -371,21 +373,7 @@ def coco_segm_reference(true_ids, pred_masks, scores):
             dets.append(
                 {"image_id": i, "category_id": 1, "segmentation": rle(m), "score": float(s)}
             )
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO()
-        gt.dataset = {
-            "info": {},
-            "licenses": [],
-            "images": images,
-            "annotations": anns,
-            "categories": [{"id": 1, "name": "pet"}],
-        }
-        gt.createIndex()
-        evaluation = COCOeval(gt, gt.loadRes(dets), "segm")
-        evaluation.evaluate()
-        evaluation.accumulate()
-        evaluation.summarize()
-    return evaluation.stats[:3]
+    return run_cocoeval(images, anns, dets, "segm")
 
 
 def test_mask_ap_agrees_with_pycocotools_segm_on_watershed_instances():
