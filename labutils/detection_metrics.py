@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from labutils.bbox import as_boxes, box_iou
+from labutils.metrics import iou_from_counts
 
 __all__ = [
     "COCO_IOU_THRESHOLDS",
@@ -266,9 +267,7 @@ def mask_ious(pred_masks: object, true_masks: object) -> np.ndarray:
         raise ValueError(f"expected (D, H, W) and (G, H, W) masks of one size, got {pred.shape}"
                          f" and {true.shape}.")  # fmt: skip
     p, t = pred.reshape(len(pred), -1).astype(float), true.reshape(len(true), -1).astype(float)
-    inter = p @ t.T
-    union = p.sum(1)[:, None] + t.sum(1)[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return iou_from_counts(p @ t.T, p.sum(1)[:, None], t.sum(1)[None, :], empty=0.0)
 
 
 def mask_average_precision(
