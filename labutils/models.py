@@ -205,5 +205,5 @@ def recommended_config() -> dict[str, Any]:
     >>> config["image_size"] % 2 ** config["depth"]  # every skip connection lines up
     0
     """
-    return {"image_size": 128, "base_filters": 16, "depth": 4, "batch_norm": True, "dropout": 0.0,
+    return {"image_size": 128, "base_filters": 8, "depth": 4, "batch_norm": True, "dropout": 0.0,
             "head_kernel": 1}  # fmt: skip  # the U-Net paper's 1×1 head (the original lab's: 3×3)

@@ -69,7 +69,7 @@ class TrainConfig:
     epochs: int = 300
     time_budget_min: float | None = 13.0
     warmup: float = 0.03
-    stages: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.75, 0.8))
+    stages: tuple[tuple[float, float], ...] = ((0.5, 0.4),)
     jit_compile: bool | str = False
     loss: str = "ce+dice"
     augment: bool = True

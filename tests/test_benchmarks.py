@@ -282,9 +282,10 @@ def test_each_lever_changes_the_previous_recipe_into_a_valid_config():
         model = {**training.TrainConfig().model, **settings.pop("model")}
         settings["stages"] = tuple(tuple(stage) for stage in settings["stages"])
         training.check_config(training.TrainConfig(model=model, **settings))
-    assert levers._settings("previous")["stages"] == [[0.5, 0.3]]
+    assert levers._settings("previous")["model"] == {"base_filters": 16}
     recipe, config = levers._settings("recipe"), training.TrainConfig()  # the row is the default
     assert recipe["stages"] == [list(stage) for stage in config.stages]
+    assert recipe["model"]["base_filters"] == config.model["base_filters"]
     assert (recipe["learning_rate"], recipe["batch_size"], recipe["jit_compile"]) == (
         config.learning_rate, config.batch_size, config.jit_compile)  # fmt: skip
     with pytest.raises(ValueError, match="lever must be one of"):
