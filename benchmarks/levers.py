@@ -133,8 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the levers named (each in its own process), or rewrite the README table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.levers", description=__doc__)
     parser.add_argument("levers", nargs="*", help=f"levers to run (default all: {list(LEVERS)})")
-    parser.add_argument("--minutes", type=float, default=6.0,
-                        help="training minutes each (default 6, lesson 05's budget)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=6.0,
+        help="training minutes each (default 6, lesson 05's budget)",
+    )
     parser.add_argument("--data", default=str(ROOT.parent / "shared/data/oxford-iiit-pet"))
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "levers.json")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # the child process's lever

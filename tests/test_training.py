@@ -221,7 +221,7 @@ def test_train_unet_streams_from_a_dataset_of_batches():
     config = training.TrainConfig(model=dict(TINY, image_size=32), epochs=2, time_budget_min=None)
     model, report = training.train_unet(config, streamed, val)
     assert report["steps"] == 4 and len(report["history"]["val_miou"]) == 2
-    assert report["history"]["image_size"] == [16, 24]  # 32 × 0.5 to 50 %, 32 × 0.75 to 80 %
+    assert report["history"]["image_size"] == [16, 32]  # 32 × 0.5 until 40 %, then full size
 
 
 def test_train_unet_refuses_a_dataset_of_unknown_length():
