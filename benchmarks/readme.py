@@ -188,8 +188,8 @@ def _context(results: dict, names: list[str]) -> str:
         f"{cpu} with {m['cores']} cores{bf16}, {gpu}; {photos} ({images['train']} training and "
         f"{images['validation']} validation photos carved from the official training photos, "
         f"{images['test']} official test photos); {q['budget_minutes']:g} minutes of training "
-        f"each. {shared}{twice} Validation chooses each run's epoch; the test photos are scored "
-        "once, by that epoch."
+        f"each. {shared}{twice} Validation chooses each run's epoch, and whether its predictions "
+        "are flip-averaged; the test photos are scored once, by that choice."
     )
 
 

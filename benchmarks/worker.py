@@ -168,11 +168,13 @@ def _eval_set(split: str, source: str, size: int, eval_size: int) -> Any:
     return pipeline.make_dataset(split, source, size, 32, shuffle=False, mask_size=eval_size)
 
 
-def _score(model: keras.Model, snapshot: dict, split: str, settings: dict) -> dict:
+def _score(
+    model: keras.Model, snapshot: dict, split: str, settings: dict, flip: bool = False
+) -> dict:
     """Score a snapshot's weights on ``split`` at the model's own side, with labutils.metrics."""
     ds = _eval_set(split, settings["data"], model.input_shape[1], settings["eval_size"])
     model.load_weights(snapshot["path"])
-    return evaluation.evaluate_model(model, ds)
+    return evaluation.evaluate_model(model, ds, flip=flip)
 
 
 def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) -> dict:
@@ -183,21 +185,28 @@ def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) 
     compared with the truth at ``eval_size``². Adds ``miou`` and ``iou_per_class``
     (validation) to every snapshot.
 
+    Flip averaging (``evaluation.flip_average``) is kept for the test when it raises the
+    chosen epoch's validation mIoU, the rule of ``python -m labutils train``.
+
     Returns:
-        ``images`` (validation and test counts) and ``test``: the chosen ``epoch`` and its
-        test ``miou`` and ``iou_per_class``.
+        ``images`` (validation and test counts) and ``test``: the chosen ``epoch``,
+        ``flip_average`` (``kept``, and the chosen epoch's flip-averaged validation mIoU) and
+        its test ``miou`` and ``iou_per_class``.
     """
     for snapshot in snapshots:
         scores = _score(model, snapshot, settings["val_split"], settings)
         snapshot["miou"], snapshot["iou_per_class"] = scores["miou"], scores["iou_per_class"]
     chosen = max(snapshots, key=lambda snapshot: snapshot["miou"])
-    test = _score(model, chosen, settings["test_split"], settings)
+    flipped = _score(model, chosen, settings["val_split"], settings, flip=True)["miou"]
+    flip = flipped > chosen["miou"]  # validation decides, as in `labutils train`
+    test = _score(model, chosen, settings["test_split"], settings, flip)
     for snapshot in snapshots:
         del snapshot["path"]
     return {
         "images": {"validation": scores["images"], "test": test["images"]},
         "test": {
             "epoch": chosen["epoch"],
+            "flip_average": {"kept": flip, "validation_miou": flipped},
             "miou": test["miou"],
             "iou_per_class": test["iou_per_class"],
         },  # fmt: skip

@@ -5,7 +5,7 @@ import keras
 import pytest
 import tensorflow as tf
 
-from labutils import checks, losses, pipeline
+from labutils import checks, evaluation, losses, pipeline
 
 
 def ce_only(y_true, y_pred):
@@ -194,4 +194,36 @@ def fitting(validation="val", epochs=None, with_callbacks=True):
 )
 def test_check_fit(answer, says, capsys):
     assert bool(checks.check_fit(answer)) == (says == "correct")
+    assert says in capsys.readouterr().out
+
+
+def unflipped_back(model, images):
+    return (model.predict_on_batch(images) + model.predict_on_batch(images[:, :, ::-1])) / 2
+
+
+def up_down(model, images):
+    return (model.predict_on_batch(images) + model.predict_on_batch(images[:, ::-1])[:, ::-1]) / 2
+
+
+def summed(model, images):
+    return 2 * evaluation.flip_average(model, images)
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (evaluation.flip_average, "correct"),
+        (unflipped_back, "not mirrored back"),
+        (up_down, "mirrors up-down"),
+        (lambda m, x: m.predict_on_batch(x), "nothing was mirrored"),
+        (summed, "divide by 2"),
+        (lambda m, x: evaluation.flip_average(m, x).argmax(-1), "average the probabilities"),
+        (lambda m, x: evaluation.flip_average(m, x)[..., :2], "one probability per class"),
+        (lambda m, x: 0.9 * evaluation.flip_average(m, x), "not the average"),
+        (lambda m: m, "raised TypeError"),
+        (None, "not answered yet"),
+    ],
+)
+def test_check_flip_average(answer, says, capsys):
+    assert bool(checks.check_flip_average(answer)) == (says == "correct")
     assert says in capsys.readouterr().out

@@ -44,6 +44,9 @@ def test_train_writes_the_model_and_a_report(trained: Path):
     splits = {"train": "train[:8]", "validation": "train[8:12]", "test": "test[:4]"}
     assert report["splits"] == splits
     assert report["test"]["images"] == 4 and 0 <= report["test"]["miou"] <= 1
+    flip = report["flip_average"]  # kept only where it raised the validation mIoU
+    assert flip["kept"] == (flip["validation_miou"]["flipped"] > flip["validation_miou"]["plain"])
+    assert report["validation"]["miou"] == max(flip["validation_miou"].values())
     assert report["history"]["image_size"] == [16]  # its one epoch: the first stage, half size
 
 

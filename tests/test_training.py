@@ -285,6 +285,25 @@ def test_evaluate_model_resizes_probabilities_to_the_masks_size():
     assert 0.7 < result["miou"] < 1.0  # edges blur, block interiors stay right
 
 
+def test_flip_average_mirrors_back_and_averages_probabilities():
+    model = build_unet(**TINY)  # random weights: its two predictions differ
+    images = blocky_arrays(n=2)[0] / 255
+    mirrored = model.predict_on_batch(images[:, :, ::-1])[:, :, ::-1]
+    average = evaluation.flip_average(model, images)
+    assert np.allclose(average, (model.predict_on_batch(images) + mirrored) / 2, atol=1e-6)
+    assert np.allclose(average.sum(-1), 1.0, atol=1e-5)
+    assert not np.allclose(average, model.predict_on_batch(images), atol=1e-3)
+
+
+def test_evaluate_model_with_flip_scores_the_flip_averaged_labels():
+    model = build_unet(**TINY)
+    images, masks = blocky_arrays(n=6)
+    ds = tf.data.Dataset.from_tensor_slices((images / 255, masks.astype(np.int32))).batch(4)
+    expected = metrics.mean_iou(masks, evaluation.flip_average(model, images / 255), 3)
+    assert evaluation.evaluate_model(model, ds, flip=True)["miou"] == pytest.approx(expected)
+    assert evaluation.evaluate_model(oracle_model(16), ds, flip=True)["miou"] == 1.0
+
+
 def test_evaluate_model_refuses_an_empty_dataset():
     images, masks = blocky_arrays(n=2)
     ds = tf.data.Dataset.from_tensor_slices((images / 255, masks)).take(0).batch(2)

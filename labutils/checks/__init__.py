@@ -30,7 +30,7 @@ from labutils.checks.lesson04_unet import (
     check_unet,
     check_up_block,
 )
-from labutils.checks.lesson05 import check_best_epoch
+from labutils.checks.lesson05 import check_best_epoch, check_flip_average
 from labutils.checks.lesson05_augment import check_augment_pair, check_fit
 from labutils.checks.lesson05_fit import check_callbacks, check_compile
 from labutils.checks.lesson05_losses import check_ce_dice_loss, check_soft_dice_loss
@@ -51,6 +51,7 @@ __all__ = [
     "check_average_precision",
     "check_background_accuracy",
     "check_best_epoch",
+    "check_flip_average",
     "check_box_head",
     "check_callbacks",
     "check_ce_dice_loss",

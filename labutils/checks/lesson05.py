@@ -1,4 +1,4 @@
-"""Checker of lesson 05, "Training a U-Net": the epoch that early stopping kept."""
+"""Checkers of lesson 05, "Training a U-Net", §10: the epoch early stopping kept, flip averaging."""
 
 from __future__ import annotations
 
@@ -6,13 +6,27 @@ from typing import Any
 
 import numpy as np
 
-from labutils.checks.verdict import Exercise, Kind, Problem, Verdict, as_number, judge
+from labutils.checks.verdict import (
+    FUNCTION,
+    Exercise,
+    Kind,
+    Problem,
+    Verdict,
+    as_number,
+    call_student,
+    judge,
+)
 
-__all__ = ["check_best_epoch"]
+__all__ = ["check_best_epoch", "check_flip_average"]
 
 _BEST_EPOCH = Exercise(
     "Exercise 7 (the epoch validation chose)",
     "Early stopping watched history['val_miou'] and kept its maximum; epochs count from 1.",
+)
+_FLIP = Exercise(
+    "Exercise 8 (flip averaging)",
+    "predict the images and their left-right mirrors (axis 2 of (B, H, W, 3)); mirror that "
+    "second prediction back, then average the two probabilities.",
 )
 
 
@@ -61,3 +75,54 @@ def _best_epoch_problem(epoch: int, logs: dict[str, list[float]]) -> Problem:
     ]
     problem = next((text for wrong, text in mistakes if wrong == epoch), None)
     return f"epoch {epoch} is {problem or 'not the epoch with the best validation mean IoU'}."
+
+
+def _flip_problem(fn: Any) -> Problem:
+    """What is wrong with the student's ``flip_average``, found on a random tiny U-Net."""
+    import keras
+
+    from labutils.checks.lesson05_fit import tiny_unet
+    from labutils.evaluation import flip_average
+
+    keras.utils.set_random_seed(5)  # a random U-Net: its predictions are not mirror-symmetric
+    model, images = tiny_unet(), np.random.default_rng(5).random((2, 16, 16, 3), np.float32)
+    try:
+        answer = np.asarray(call_student(fn, "flip_average", model, images), np.float32)
+    except ValueError as error:
+        return str(error)
+    right = flip_average(model, images)
+    if answer.shape != right.shape:
+        labels = answer.shape == right.shape[:-1]
+        return (f"it returned shape {answer.shape}, not {right.shape}: "
+                + ("labels; average the probabilities, before any argmax." if labels else
+                   "one probability per class and pixel, like the model's."))  # fmt: skip
+    plain = model.predict_on_batch(images)
+    mistakes = [
+        ((plain + model.predict_on_batch(images[:, :, ::-1])) / 2,
+         "the mirrored prediction was not mirrored back, so its pixels miss the image's"),
+        ((plain + model.predict_on_batch(images[:, ::-1])[:, ::-1]) / 2,
+         "that mirrors up-down (axis 1); a pet upside down is not a photo the model trained on: "
+         "mirror left-right, axis 2"),
+        (plain, "that is the plain prediction: nothing was mirrored"),
+        (plain + model.predict_on_batch(images[:, :, ::-1])[:, :, ::-1],
+         "the sum of the two predictions; divide by 2 so the probabilities sum to 1"),
+    ]  # fmt: skip
+    if np.allclose(answer, right, atol=1e-5):
+        return None
+    found = next((text for value, text in mistakes if np.allclose(answer, value, atol=1e-5)), None)
+    return (found or "not the average of the two predictions") + "."
+
+
+def check_flip_average(answer: Any) -> Verdict:
+    """Check the student's ``flip_average(model, images)`` against ``evaluation.flip_average``.
+
+    Exercise of lesson 05, §10 "Reading the curves".
+
+    Args:
+        answer: a function of a model and float32 images (B, S, S, 3) that returns the
+            probabilities (B, S, S, C) averaged with those of the mirrored images.
+
+    Returns:
+        The verdict: right when it matches ``evaluation.flip_average`` on a random tiny U-Net.
+    """
+    return judge(_FLIP, answer, FUNCTION, _flip_problem)

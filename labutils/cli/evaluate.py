@@ -49,6 +49,12 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         help="compare at N×N: truth resized nearest-neighbour, predicted probabilities "
         "bilinearly (default: the model's input size)",
     )
+    evaluate.add_argument(
+        "--flip",
+        action="store_true",
+        help="average each prediction with that of the mirrored photo (what 'train' keeps "
+        "when validation prefers it: see flip_average in its JSON report)",
+    )
     evaluate.add_argument("--batch-size", type=positive_int, default=32)
     evaluate.set_defaults(func=_run_evaluate)
 
@@ -90,6 +96,6 @@ def _run_evaluate(args: argparse.Namespace) -> None:
         args.split, source, size, args.batch_size, shuffle=False, cache=False,
         mask_size=args.eval_size,
     )  # fmt: skip
-    result = evaluation.evaluate_model(model, ds, verbose=True)
+    result = evaluation.evaluate_model(model, ds, verbose=True, flip=args.flip)
     keys = ("miou", "iou_per_class", "mean_dice", "pixel_accuracy", "images")
     print(json.dumps({key: result[key] for key in keys}))

@@ -170,7 +170,7 @@ def _run_train(args: argparse.Namespace) -> None:
         raise ValueError(f"--out must end in .keras (the Keras model format), got {args.out}.")
     if args.resume is not None and not args.resume.is_file():
         raise FileNotFoundError(f"--resume {args.resume}: no such weights file.")
-    from labutils import data, evaluation, pipeline, training
+    from labutils import data, pipeline, training
 
     config = _train_config(args)
     training.check_config(config)
@@ -204,6 +204,7 @@ def _run_train(args: argparse.Namespace) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
     val_batches = val_data if args.stream else pipeline.dataset_from_arrays(*val_data)
+    validation, flip = _choose_flip(model, val_batches)
     report = {
         "time_budget_min": args.time_budget or None,
         "config": asdict(config),
@@ -211,8 +212,9 @@ def _run_train(args: argparse.Namespace) -> None:
         "splits": {**splits, "test": args.test_split},
         "streamed": args.stream,
         "images": images,
-        "validation": evaluation.evaluate_model(model, val_batches),
-        "test": _score_test(model, args.test_split, source, config.batch_size),
+        "validation": validation,
+        "flip_average": flip,
+        "test": _score_test(model, args.test_split, source, config.batch_size, flip["kept"]),
         **report,
     }
     _write_report(report, args.out.with_suffix(".json"), start)
@@ -251,7 +253,27 @@ def _check_splits(named: dict[str, str], source: object) -> None:
             )
 
 
-def _score_test(model: keras.Model, split: str, source: object, batch_size: int) -> dict | None:
+def _choose_flip(model: keras.Model, val_batches: object) -> tuple[dict, dict]:
+    """Score validation as predicted and flip-averaged; keep what validation prefers.
+
+    Returns:
+        The kept way's validation scores, and ``kept`` (True: flip averaging) with both
+        validation mIoUs.
+    """
+    from labutils import evaluation
+
+    plain, flipped = (evaluation.evaluate_model(model, val_batches, flip=f) for f in (False, True))
+    kept = flipped["miou"] > plain["miou"]
+    print(f"Validation mIoU {plain['miou']:.3f} as predicted, {flipped['miou']:.3f} "
+          f"flip-averaged: the test is scored {'flip-averaged' if kept else 'as predicted'}.",
+          file=sys.stderr)  # fmt: skip
+    miou = {"plain": plain["miou"], "flipped": flipped["miou"]}
+    return (flipped if kept else plain), {"kept": kept, "validation_miou": miou}
+
+
+def _score_test(
+    model: keras.Model, split: str, source: object, batch_size: int, flip: bool
+) -> dict | None:
     """Score the chosen model once on the test split (streamed), or None for 'none'."""
     if split.lower() == "none":
         return None
@@ -260,7 +282,7 @@ def _score_test(model: keras.Model, split: str, source: object, batch_size: int)
     size = model.input_shape[1]
     ds = pipeline.make_dataset(split, source, size, batch_size, shuffle=False, cache=False)
     print(f"Scoring the chosen epoch once on the test split {split!r} ...", file=sys.stderr)
-    return evaluation.evaluate_model(model, ds)
+    return evaluation.evaluate_model(model, ds, flip=flip)
 
 
 def _write_report(report: dict, path: Path, start: float) -> None:
