@@ -21,7 +21,7 @@ from labutils.models import build_unet
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # benchmarks/ is a folder of the checkout, not an installed package
 
-from benchmarks import measure, run, worker  # noqa: E402
+from benchmarks import levers, measure, run, worker  # noqa: E402
 
 
 def profiler_flops(model: keras.Model, size: int) -> dict[str, int]:
@@ -263,20 +263,19 @@ def test_readme_block_follows_the_results_and_write_replaces_only_it(tmp_path):
     assert readme.main(args) == 1
 
 
-def test_lever_table_in_benchmarks_readme_is_generated_from_levers_json():
-    from benchmarks import levers
-
-    results = json.loads((ROOT / "benchmarks" / "levers.json").read_text(encoding="utf-8"))
-    table = levers.lever_table(results)
-    assert table in (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8"), (
-        "benchmarks/README.md's lever table differs from benchmarks/levers.json: run "
-        "`python -m benchmarks.levers --write-readme`"
+@pytest.mark.parametrize("name", levers.TABLES)
+def test_lever_tables_in_benchmarks_readme_are_generated_from_their_json(name):
+    results = json.loads((ROOT / "benchmarks" / name).read_text(encoding="utf-8"))
+    page = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    begin, end = levers.markers(name)
+    assert f"{begin}\n\n{levers.lever_table(results)}\n\n{end}" in page, (
+        f"benchmarks/README.md's lever table differs from benchmarks/{name}: run "
+        f"`python -m benchmarks.levers --write-readme --json benchmarks/{name}`"
     )
     assert all(0 < run["best_val_miou"] < 1 for run in results["runs"].values())
 
 
 def test_each_lever_changes_the_previous_recipe_into_a_valid_config():
-    from benchmarks import levers
     from labutils import training
 
     for name in levers.LEVERS:

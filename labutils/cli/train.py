@@ -265,7 +265,7 @@ def _choose_flip(model: keras.Model, val_batches: object) -> tuple[dict, dict]:
     plain, flipped = (evaluation.evaluate_model(model, val_batches, flip=f) for f in (False, True))
     kept = flipped["miou"] > plain["miou"]
     print(f"Validation mIoU {plain['miou']:.3f} as predicted, {flipped['miou']:.3f} "
-          f"flip-averaged: the test is scored {'flip-averaged' if kept else 'as predicted'}.",
+          f"flip-averaged: {'flip averaging' if kept else 'the plain prediction'} kept.",
           file=sys.stderr)  # fmt: skip
     miou = {"plain": plain["miou"], "flipped": flipped["miou"]}
     return (flipped if kept else plain), {"kept": kept, "validation_miou": miou}
