@@ -133,7 +133,7 @@ def _train_recommended(
     settings: dict, source: data.DataSource, recorder: EpochRecorder
 ) -> tuple[keras.Model, dict, Any]:
     """Fit ``training.train_unet`` with the lab's ``TrainConfig`` and the benchmark's budget."""
-    config = training.TrainConfig(seed=settings["seed"])
+    config = training.TrainConfig.for_device("cpu", seed=settings["seed"])  # as `labutils train`
     config.time_budget_min = settings["budget_minutes"]
     size = config.model["image_size"]
     train_arrays = pipeline.load_arrays(settings["train_split"], source, size)

@@ -21,6 +21,8 @@ from labutils.losses import compile_model
 from labutils.models import any_image_size, build_unet
 from labutils.pipeline import AUTOTUNE, dataset_from_arrays
 from labutils.recipe import (  # re-exported: lessons and the command line read them here
+    BFLOAT16_CPU_STAGES,
+    BFLOAT16_CPU_WIDTH,
     GPU_BATCH_SIZE,
     GPU_TIME_BUDGET_MIN,
     TrainConfig,
@@ -29,6 +31,8 @@ from labutils.recipe import (  # re-exported: lessons and the command line read 
 )
 
 __all__ = [
+    "BFLOAT16_CPU_STAGES",
+    "BFLOAT16_CPU_WIDTH",
     "GPU_BATCH_SIZE",
     "GPU_TIME_BUDGET_MIN",
     "TrainConfig",

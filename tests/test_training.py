@@ -304,6 +304,16 @@ def test_evaluate_model_with_flip_scores_the_flip_averaged_labels():
     assert evaluation.evaluate_model(oracle_model(16), ds, flip=True)["miou"] == 1.0
 
 
+def test_train_config_for_a_bfloat16_cpu_is_wider_with_two_stages(monkeypatch):
+    monkeypatch.setattr("labutils.recipe.choose_dtype_policy", lambda precision: "mixed_bfloat16")
+    config = training.TrainConfig.for_device("cpu")
+    assert config.model == {**training.TrainConfig().model, "base_filters": 16}
+    assert config.stages == training.BFLOAT16_CPU_STAGES
+    training.check_config(config)
+    narrow = training.TrainConfig.for_device("cpu", model={**config.model, "base_filters": 4})
+    assert narrow.model["base_filters"] == 4 and narrow.stages == config.stages  # overrides win
+
+
 def test_evaluate_model_refuses_an_empty_dataset():
     images, masks = blocky_arrays(n=2)
     ds = tf.data.Dataset.from_tensor_slices((images / 255, masks)).take(0).batch(2)
@@ -407,8 +417,9 @@ def test_train_unet_trains_in_mixed_float16_with_its_schedule():
 
 
 def test_train_config_for_a_gpu_has_bigger_batches_and_outlasts_the_cpu_budget(monkeypatch):
+    monkeypatch.setattr("labutils.recipe.choose_dtype_policy", lambda precision: "float32")
     cpu, gpu = training.TrainConfig.for_device("cpu"), training.TrainConfig.for_device("gpu")
-    assert cpu == training.TrainConfig()  # the CPU recipe is the field defaults, unchanged
+    assert cpu == training.TrainConfig()  # a float32 CPU's recipe is the field defaults
     assert gpu.batch_size > cpu.batch_size and gpu.time_budget_min > cpu.time_budget_min
     assert training.TrainConfig.for_device("gpu", batch_size=8).batch_size == 8
     fake_gpus(monkeypatch, (7, 5))

@@ -44,9 +44,13 @@ class _RecipeHelp(argparse.HelpFormatter):
 
         config = training.TrainConfig()
         stages = ",".join(f"{scale:g}:{until:g}" for scale, until in config.stages) or "none"
+        bf16_stages = ",".join(f"{scale:g}:{until:g}" for scale, until in
+                               training.BFLOAT16_CPU_STAGES)  # fmt: skip
         return text.format(**{**vars(config), **config.model}, stages_text=stages,
                            gpu_batch_size=training.GPU_BATCH_SIZE, budget=_BUDGET_MIN,
-                           gpu_budget=training.GPU_TIME_BUDGET_MIN)  # fmt: skip
+                           gpu_budget=training.GPU_TIME_BUDGET_MIN,
+                           bf16_width=training.BFLOAT16_CPU_WIDTH,
+                           bf16_stages=bf16_stages)  # fmt: skip
 
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
@@ -77,11 +81,14 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
         help="images per step (default {batch_size}, {gpu_batch_size} on a GPU)",
     )
     add("--lr", type=positive_float, help="peak learning rate (default {learning_rate:g})")
-    add("--base-filters", type=positive_int, help="first block's filters (default {base_filters})")
+    add("--base-filters", type=positive_int,
+        help="first block's filters (default {base_filters}; {bf16_width} on a CPU with bfloat16 "
+             "units, where it trained faster)")  # fmt: skip
     add("--depth", type=positive_int, help="number of down-samplings (default {depth})")
     add("--stages", type=stages,
         help="small images first, SCALE:UNTIL pairs: SCALE × --img-size until UNTIL of the "
-             "schedule (default {stages_text}; 'none': full size throughout)")  # fmt: skip
+             "schedule (default {stages_text}, {bf16_stages} on a CPU with bfloat16 units; "
+             "'none': full size throughout)")  # fmt: skip
     add("--loss", choices=["ce+dice", "ce"], help="loss (default {loss})")
     add("--no-augment", action="store_true", help="no flips or zooms")
     add("--precision", choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
@@ -115,14 +122,15 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     """The recommended TrainConfig with the command line's overrides."""
     from labutils import training
 
-    config = training.TrainConfig.for_device(seed=args.seed, augment=not args.no_augment)
+    precision = {} if args.precision is None else {"precision": args.precision}
+    config = training.TrainConfig.for_device(seed=args.seed, augment=not args.no_augment,
+                                             **precision)  # fmt: skip  # it picks the width
     overrides = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.lr,
         "stages": args.stages,
         "loss": args.loss,
-        "precision": args.precision,
     }
     for name, value in overrides.items():
         if value is not None:
@@ -230,7 +238,7 @@ def _print_choices(config: TrainConfig) -> None:
     sides, until = training.stage_sides(config)
     stages = "".join(f"{side}² to {end:.0%}, " for side, end in zip(sides, until, strict=True))
     print(f"Computing in {dtype_policy.choose_dtype_policy(config.precision)} (CPU: {features}); "
-          f"training at {stages}then "
+          f"a U-Net {config.model['base_filters']} filters wide, training at {stages}then "
           f"{config.model['image_size']}²; XLA {'on' if config.jit_compile else 'off'}.",
           file=sys.stderr)  # fmt: skip
 
