@@ -237,9 +237,9 @@ def test_train_on_a_cpu_keeps_the_cpu_budget_by_default():
 
 def test_train_prints_the_recipe_a_bfloat16_cpu_gets(capsys: pytest.CaptureFixture):
     from labutils import training
-    from labutils.cli.train import _print_choices
+    from labutils.cli.train import print_choices
 
-    _print_choices(training.TrainConfig.for_device("cpu", precision="mixed_bfloat16"))
+    print_choices(training.TrainConfig.for_device("cpu", precision="mixed_bfloat16"))
     said = capsys.readouterr().err
     assert said.startswith("Computing in mixed_bfloat16")
     assert "16 filters wide, training at 64² to 50%, 96² to 80%, then 128²" in said

@@ -7,6 +7,7 @@ and the loading cells of 06 and 07, run with their own Configuration, load that 
 """
 
 import re
+import warnings
 from pathlib import Path
 
 import keras
@@ -44,7 +45,8 @@ def test_lesson_loads_the_model_that_lesson_05_saves(lesson, tmp_path, monkeypat
     saved.parent.mkdir(parents=True)
     unet = models.build_unet(image_size=32, base_filters=4, depth=2)
     unet.save(saved)
-    cells, namespace = code_cells(lesson), {"env": env, "keras": keras, "splits": splits}
+    cells = code_cells(lesson)
+    namespace = {"env": env, "keras": keras, "splits": splits, "warnings": warnings}
     exec(cell_with(cells, "# Configuration"), namespace)
     exec(cell_with(cells, 'env.data_dir() / "models" / MODEL_FILE'), namespace)
     out = capsys.readouterr().out

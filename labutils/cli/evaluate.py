@@ -1,6 +1,8 @@
 """``python -m labutils evaluate``: score a saved model; print one JSON object.
 
 The object holds ``miou``, ``iou_per_class``, ``mean_dice``, ``pixel_accuracy`` and ``images``.
+The scoring that ``python -m labutils train`` ends with lives here too: :func:`choose_flip` on
+the validation photos, then :func:`score_test`, once.
 TensorFlow is imported when the command runs, not when the parser is built.
 """
 
@@ -19,7 +21,7 @@ from labutils.vocabulary import NUM_CLASSES
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["add_subcommands"]
+__all__ = ["add_subcommands", "choose_flip", "score_test"]
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
@@ -99,3 +101,37 @@ def _run_evaluate(args: argparse.Namespace) -> None:
     result = evaluation.evaluate_model(model, ds, verbose=True, flip=args.flip)
     keys = ("miou", "iou_per_class", "mean_dice", "pixel_accuracy", "images")
     print(json.dumps({key: result[key] for key in keys}))
+
+
+def choose_flip(model: keras.Model, val_batches: object) -> tuple[dict, dict]:
+    """Score validation as predicted and flip-averaged; keep what validation prefers.
+
+    Used by ``python -m labutils train`` before it scores the test split (:func:`score_test`).
+
+    Returns:
+        The kept way's validation scores, and ``kept`` (True: flip averaging) with both
+        validation mIoUs.
+    """
+    from labutils import evaluation
+
+    plain, flipped = (evaluation.evaluate_model(model, val_batches, flip=f) for f in (False, True))
+    kept = flipped["miou"] > plain["miou"]
+    print(f"Validation mIoU {plain['miou']:.3f} as predicted, {flipped['miou']:.3f} "
+          f"flip-averaged: {'flip averaging' if kept else 'the plain prediction'} kept.",
+          file=sys.stderr)  # fmt: skip
+    miou = {"plain": plain["miou"], "flipped": flipped["miou"]}
+    return (flipped if kept else plain), {"kept": kept, "validation_miou": miou}
+
+
+def score_test(
+    model: keras.Model, split: str, source: object, batch_size: int, flip: bool
+) -> dict | None:
+    """Score the chosen model once on the test split (streamed), or None for 'none'."""
+    if split.lower() == "none":
+        return None
+    from labutils import evaluation, pipeline
+
+    size = model.input_shape[1]
+    ds = pipeline.make_dataset(split, source, size, batch_size, shuffle=False, cache=False)
+    print(f"Scoring the chosen epoch once on the test split {split!r} ...", file=sys.stderr)
+    return evaluation.evaluate_model(model, ds, flip=flip)

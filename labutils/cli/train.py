@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from labutils.cli import evaluate
 from labutils.cli.numbers import minutes, positive_float, positive_int, stages
 from labutils.splits import TEST_SPLIT, TRAIN_SPLIT, VAL_SPLIT  # the protocol; no TensorFlow
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from labutils.training import TrainConfig
 
-__all__ = ["add_subcommands"]
+__all__ = ["add_subcommands", "print_choices"]
 
 _BUDGET_MIN = 14.0  # the lesson's promise is 15 minutes on a 2-core laptop CPU
 _RESERVE_MIN = 0.5  # kept for the last validation pass, saving and scoring
@@ -182,7 +183,7 @@ def _run_train(args: argparse.Namespace) -> None:
 
     config = _train_config(args)
     training.check_config(config)
-    _print_choices(config)
+    print_choices(config)
     source = data.find_source(args.data, verbose=False)
     print(f"Data source: {source.description}", file=sys.stderr)
     splits = {"train": args.train_split, "validation": args.val_split}
@@ -212,7 +213,7 @@ def _run_train(args: argparse.Namespace) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
     val_batches = val_data if args.stream else pipeline.dataset_from_arrays(*val_data)
-    validation, flip = _choose_flip(model, val_batches)
+    validation, flip = evaluate.choose_flip(model, val_batches)
     report = {
         "time_budget_min": args.time_budget or None,
         "config": asdict(config),
@@ -222,13 +223,15 @@ def _run_train(args: argparse.Namespace) -> None:
         "images": images,
         "validation": validation,
         "flip_average": flip,
-        "test": _score_test(model, args.test_split, source, config.batch_size, flip["kept"]),
+        "test": evaluate.score_test(
+            model, args.test_split, source, config.batch_size, flip["kept"]
+        ),
         **report,
     }
     _write_report(report, args.out.with_suffix(".json"), start)
 
 
-def _print_choices(config: TrainConfig) -> None:
+def print_choices(config: TrainConfig) -> None:
     """Say on stderr what the recipe chose for this machine: the arithmetic and the sides."""
     from labutils import dtype_policy, training
 
@@ -259,38 +262,6 @@ def _check_splits(named: dict[str, str], source: object) -> None:
                 f"The {role} split {split!r} holds no images: check the slice "
                 f"(e.g. 'train[:85%]') and the data folder."
             )
-
-
-def _choose_flip(model: keras.Model, val_batches: object) -> tuple[dict, dict]:
-    """Score validation as predicted and flip-averaged; keep what validation prefers.
-
-    Returns:
-        The kept way's validation scores, and ``kept`` (True: flip averaging) with both
-        validation mIoUs.
-    """
-    from labutils import evaluation
-
-    plain, flipped = (evaluation.evaluate_model(model, val_batches, flip=f) for f in (False, True))
-    kept = flipped["miou"] > plain["miou"]
-    print(f"Validation mIoU {plain['miou']:.3f} as predicted, {flipped['miou']:.3f} "
-          f"flip-averaged: {'flip averaging' if kept else 'the plain prediction'} kept.",
-          file=sys.stderr)  # fmt: skip
-    miou = {"plain": plain["miou"], "flipped": flipped["miou"]}
-    return (flipped if kept else plain), {"kept": kept, "validation_miou": miou}
-
-
-def _score_test(
-    model: keras.Model, split: str, source: object, batch_size: int, flip: bool
-) -> dict | None:
-    """Score the chosen model once on the test split (streamed), or None for 'none'."""
-    if split.lower() == "none":
-        return None
-    from labutils import evaluation, pipeline
-
-    size = model.input_shape[1]
-    ds = pipeline.make_dataset(split, source, size, batch_size, shuffle=False, cache=False)
-    print(f"Scoring the chosen epoch once on the test split {split!r} ...", file=sys.stderr)
-    return evaluation.evaluate_model(model, ds, flip=flip)
 
 
 def _write_report(report: dict, path: Path, start: float) -> None:
