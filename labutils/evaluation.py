@@ -50,8 +50,9 @@ def flip_average(model: keras.Model, images: Any) -> np.ndarray:
 
     Each image is also predicted mirrored left-right; that prediction is mirrored back, so
     its pixels line up with the image's again, and the two probabilities are averaged before
-    any argmax. A pet mirrored is still a pet, so the two predictions err in different places
-    and their average errs less: test-time augmentation, for the price of a second prediction.
+    any argmax. A pet mirrored is still a pet, so the two predictions tend to err in different
+    places: test-time augmentation, for the price of a second prediction. Whether it helps a
+    given model is for the validation photos to say.
     Taught in lesson 05, §10 "Reading the curves" (Exercise 8 writes it); used by
     :func:`evaluate_model` with ``flip=True``.
 

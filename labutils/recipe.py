@@ -38,7 +38,7 @@ BFLOAT16_CPU_STAGES = ((0.5, 0.5), (0.75, 0.8))
 
 @dataclass
 class TrainConfig:
-    """The lab's recommended CPU recipe (``python -m labutils train`` exposes most fields).
+    """The lab's recipe for a float32 CPU; :meth:`for_device` adapts it to bfloat16 CPUs and GPUs.
 
     Used in lesson 05, §8 "Fitting it into a few minutes on a CPU (optional)"; in
     lesson 06, §1 "The model, and the photos that chose it"; in lesson 07, §3 "Boxes from
