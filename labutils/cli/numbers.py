@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-__all__ = ["fraction", "minutes", "positive_float", "positive_int", "stages"]
+__all__ = ["fraction", "minutes", "positive_float", "positive_int", "stages", "stages_text"]
 
 
 def _number(kind: type, is_valid: Callable[[float], bool], expected: str) -> Callable:
@@ -55,3 +55,8 @@ def stages(text: str) -> tuple[tuple[float, float], ...]:
             f"increasing in (0, 1]) or 'none', got {text}"
         )
     return pairs
+
+
+def stages_text(pairs: tuple[tuple[float, float], ...]) -> str:
+    """The ``SCALE:UNTIL,...`` text of ``pairs``, which :func:`stages` reads back; ``none``: ()."""
+    return ",".join(f"{scale:g}:{until:g}" for scale, until in pairs) or "none"

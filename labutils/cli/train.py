@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labutils.cli import evaluate
-from labutils.cli.numbers import minutes, positive_float, positive_int, stages
+from labutils.cli.numbers import minutes, positive_float, positive_int, stages, stages_text
 from labutils.splits import TEST_SPLIT, TRAIN_SPLIT, VAL_SPLIT  # the protocol; no TensorFlow
 
 if TYPE_CHECKING:
@@ -44,14 +44,12 @@ class _RecipeHelp(argparse.HelpFormatter):
         from labutils import training
 
         config = training.TrainConfig()
-        stages = ",".join(f"{scale:g}:{until:g}" for scale, until in config.stages) or "none"
-        bf16_stages = ",".join(f"{scale:g}:{until:g}" for scale, until in
-                               training.BFLOAT16_CPU_STAGES)  # fmt: skip
-        return text.format(**{**vars(config), **config.model}, stages_text=stages,
+        return text.format(**{**vars(config), **config.model},
+                           stages_text=stages_text(config.stages),
                            gpu_batch_size=training.GPU_BATCH_SIZE, budget=_BUDGET_MIN,
                            gpu_budget=training.GPU_TIME_BUDGET_MIN,
                            bf16_width=training.BFLOAT16_CPU_WIDTH,
-                           bf16_stages=bf16_stages)  # fmt: skip
+                           bf16_stages=stages_text(training.BFLOAT16_CPU_STAGES))  # fmt: skip
 
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
