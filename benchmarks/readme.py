@@ -189,7 +189,7 @@ def _context(results: dict, names: list[str]) -> str:
         f"{images['validation']} validation photos carved from the official training photos, "
         f"{images['test']} official test photos); {q['budget_minutes']:g} minutes of training "
         f"each. {shared}{twice} Validation chooses each run's epoch, and whether its predictions "
-        "are flip-averaged; the test photos are scored once, by that choice."
+        "are flip-averaged, at one side or three; the test photos are scored once, by that choice."
     )
 
 

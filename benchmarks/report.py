@@ -133,8 +133,8 @@ def _time_to_quality(results: dict) -> str:
         f"(labutils.metrics mIoU at {q['eval_size']}×{q['eval_size']}; {images['train']} "
         f"training, {images['validation']} validation images, carved from the training photos). "
         f"The epoch with the best validation mIoU is then scored once on {images['test']} test "
-        f"images (test mIoU), flip-averaged where that raised its validation mIoU; nothing is "
-        f"chosen on them.",
+        f"images (test mIoU), with the test-time augmentation (none, flip, or flip at three "
+        f"sides) that scored best on validation; nothing is chosen on them.",
         _table(header, rows),
     ]
     for name, o in q["originals"].items():

@@ -168,13 +168,9 @@ def _eval_set(split: str, source: str, size: int, eval_size: int) -> Any:
     return pipeline.make_dataset(split, source, size, 32, shuffle=False, mask_size=eval_size)
 
 
-def _score(
-    model: keras.Model, snapshot: dict, split: str, settings: dict, flip: bool = False
-) -> dict:
-    """Score a snapshot's weights on ``split`` at the model's own side, with labutils.metrics."""
-    ds = _eval_set(split, settings["data"], model.input_shape[1], settings["eval_size"])
-    model.load_weights(snapshot["path"])
-    return evaluation.evaluate_model(model, ds, flip=flip)
+def _eval_batches(model: keras.Model, split: str, settings: dict) -> Any:
+    """:func:`_eval_set` of ``split`` at the model's own side."""
+    return _eval_set(split, settings["data"], model.input_shape[1], settings["eval_size"])
 
 
 def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) -> dict:
@@ -185,28 +181,35 @@ def _score_snapshots(model: keras.Model, snapshots: list[dict], settings: dict) 
     compared with the truth at ``eval_size``². Adds ``miou`` and ``iou_per_class``
     (validation) to every snapshot.
 
-    Flip averaging (``evaluation.flip_average``) is kept for the test when it raises the
-    chosen epoch's validation mIoU, the rule of ``python -m labutils train``.
+    The chosen epoch's test-time augmentation (``evaluation.choose_tta``: none, flip, or flip
+    at three sides) is the one that scores best on validation, the rule of ``python -m
+    labutils train``.
 
     Returns:
         ``images`` (validation and test counts) and ``test``: the chosen ``epoch``,
-        ``flip_average`` (``kept``, and the chosen epoch's flip-averaged validation mIoU) and
-        its test ``miou`` and ``iou_per_class``.
+        ``test_time_augmentation`` (``kept``, and each way's validation mIoU for the chosen
+        epoch) and its test ``miou`` and ``iou_per_class``.
     """
+    val = _eval_batches(model, settings["val_split"], settings)
     for snapshot in snapshots:
-        scores = _score(model, snapshot, settings["val_split"], settings)
+        model.load_weights(snapshot["path"])
+        scores = evaluation.evaluate_model(model, val)
         snapshot["miou"], snapshot["iou_per_class"] = scores["miou"], scores["iou_per_class"]
     chosen = max(snapshots, key=lambda snapshot: snapshot["miou"])
-    flipped = _score(model, chosen, settings["val_split"], settings, flip=True)["miou"]
-    flip = flipped > chosen["miou"]  # validation decides, as in `labutils train`
-    test = _score(model, chosen, settings["test_split"], settings, flip)
+    model.load_weights(chosen["path"])
+    tta, val_scores = evaluation.choose_tta(model, val)
+    test_set = _eval_batches(model, settings["test_split"], settings)
+    test = evaluation.evaluate_model(model, test_set, tta=tta)
     for snapshot in snapshots:
         del snapshot["path"]
     return {
         "images": {"validation": scores["images"], "test": test["images"]},
         "test": {
             "epoch": chosen["epoch"],
-            "flip_average": {"kept": flip, "validation_miou": flipped},
+            "test_time_augmentation": {
+                "kept": tta,
+                "validation_miou": {k: v["miou"] for k, v in val_scores.items()},
+            },
             "miou": test["miou"],
             "iou_per_class": test["iou_per_class"],
         },  # fmt: skip

@@ -14,9 +14,25 @@ import numpy as np
 import tensorflow as tf
 
 from labutils import metrics
+from labutils.models import any_image_size
 from labutils.vocabulary import CLASS_NAMES, NUM_CLASSES
 
-__all__ = ["evaluate_model", "flip_average", "predict_full_size"]
+__all__ = [
+    "SCALES",
+    "TTA",
+    "choose_tta",
+    "evaluate_model",
+    "flip_average",
+    "multiscale_average",
+    "predict_full_size",
+    "predict_probs",
+]
+
+#: Test-time augmentations, cheapest first: the plain prediction, :func:`flip_average`, and
+#: :func:`multiscale_average` (flip-averaged at three sides).
+TTA = ("none", "flip", "flip+scales")
+#: The sides :func:`multiscale_average` predicts at, relative to the images' (128: 112 to 144).
+SCALES = (0.875, 1.0, 1.125)
 
 _REPORT_EVERY = 256  # images between two progress lines of a verbose evaluation
 
@@ -54,7 +70,7 @@ def flip_average(model: keras.Model, images: Any) -> np.ndarray:
     places: test-time augmentation, for the price of a second prediction. Whether it helps a
     given model is for the validation photos to say.
     Taught in lesson 05, §10 "Reading the curves" (Exercise 8 writes it); used by
-    :func:`evaluate_model` with ``flip=True``.
+    :func:`evaluate_model` with ``tta="flip"``.
 
     Args:
         model: maps images (B, S, S, 3) to probabilities (B, S, S, C).
@@ -76,12 +92,79 @@ def flip_average(model: keras.Model, images: Any) -> np.ndarray:
     return (probs + mirrored[:, :, ::-1]) / 2
 
 
-def _predicted_labels(
-    model: keras.Model, images: tf.Tensor, side: tuple[int, int], flip: bool
+def multiscale_average(
+    model: keras.Model, images: Any, scales: tuple[float, ...] = SCALES
 ) -> np.ndarray:
-    """The model's labels (B, M, M) for ``images``, its probabilities resized to ``side``."""
-    probs = flip_average(model, images) if flip else model.predict_on_batch(images)
-    return predict_full_size(probs, *side)  # (B, M, M) int64
+    """:func:`flip_average` at several sides of the images, each resized back, averaged.
+
+    The model sees each photo a little smaller and a little larger as well as at its own side:
+    a pet seen at another size is still a pet, so the predictions again tend to err in
+    different places. Each side is ``scale`` × the images' side rounded to a multiple of
+    ``2**depth``, the model's number of 2× poolings, so that a U-Net's skips line up.
+    Used in lesson 05, §10 "Reading the curves", and by :func:`predict_probs`.
+
+    Args:
+        model: a Keras model mapping images (B, H, W, 3) of such sides to probabilities.
+        images: float32 (B, S, S, 3).
+        scales: the sides relative to S.
+
+    Returns:
+        float32 probabilities (B, S, S, C), summing to 1 over the last axis.
+    """
+    images = tf.cast(images, tf.float32)
+    side = tuple(images.shape[1:3])
+    multiple = 2 ** sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
+    total = 0.0
+    with any_image_size(model):
+        for scale in scales:
+            size = tuple(max(multiple, round(s * scale / multiple) * multiple) for s in side)
+            scaled = images if size == side else tf.image.resize(images, size, "bilinear")
+            probs = flip_average(model, scaled)
+            total += probs if size == side else tf.image.resize(probs, side, "bilinear").numpy()
+    return (total / len(scales)).astype(np.float32)
+
+
+def predict_probs(model: keras.Model, images: Any, tta: str = "none") -> np.ndarray:
+    """The model's probabilities for ``images`` under one of the test-time augmentations.
+
+    Used in lesson 06, §1 "The model, and the photos that chose it", and by
+    :func:`evaluate_model`.
+
+    Args:
+        model: maps images (B, S, S, 3) to probabilities (B, S, S, C).
+        images: float32 (B, S, S, 3).
+        tta: one of :data:`TTA`.
+
+    Returns:
+        float32 probabilities (B, S, S, C).
+
+    Raises:
+        ValueError: ``tta`` is not one of :data:`TTA`.
+    """
+    if tta not in TTA:
+        raise ValueError(f"tta must be one of {TTA}, got {tta!r}.")
+    if tta == "flip+scales":
+        return multiscale_average(model, images)
+    if tta == "flip":
+        return flip_average(model, images)
+    return np.asarray(model.predict_on_batch(images))
+
+
+def choose_tta(
+    model: keras.Model, val_batches: tf.data.Dataset
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Score the validation photos under every test-time augmentation; keep the best.
+
+    The rule of lesson 05, §10 and lesson 06, §1: an augmentation is kept only if it raises
+    the validation mean IoU (a tie keeps the cheaper way). Used by ``python -m labutils
+    train`` and the benchmark before they score the test photos.
+
+    Returns:
+        The kept name (one of :data:`TTA`) and the :func:`evaluate_model` scores of each.
+    """
+    scores = {tta: evaluate_model(model, val_batches, tta=tta) for tta in TTA}
+    kept = max(TTA, key=lambda tta: (scores[tta]["miou"], -TTA.index(tta)))
+    return kept, scores
 
 
 def _scores(cm: np.ndarray, images: int) -> dict[str, Any]:
@@ -105,7 +188,7 @@ def evaluate_model(
     dataset: tf.data.Dataset,
     num_classes: int = NUM_CLASSES,
     verbose: bool = False,
-    flip: bool = False,
+    tta: str = "none",
 ) -> dict[str, Any]:
     """Score a model on a dataset by accumulating one confusion matrix over all batches.
 
@@ -122,7 +205,8 @@ def evaluate_model(
         dataset: batches of ``(images float32 (B, S, S, 3), masks int (B, M, M, 1))``.
         num_classes: number of classes C.
         verbose: report progress on stderr.
-        flip: average each prediction with that of the mirrored image (:func:`flip_average`).
+        tta: a test-time augmentation, one of :data:`TTA` (see :func:`predict_probs`);
+            ``"flip"`` averages each prediction with that of the mirrored image.
 
     Returns:
         ``miou``, ``iou_per_class`` and ``dice_per_class`` (by class name), ``mean_dice``,
@@ -130,7 +214,7 @@ def evaluate_model(
         (C × C counts, rows = truth).
 
     Raises:
-        ValueError: if the dataset is empty.
+        ValueError: if the dataset is empty, or ``tta`` is not one of :data:`TTA`.
 
     >>> masks = np.array([[[[0], [1]], [[2], [2]]]])  # one 2 × 2 mask, (1, 2, 2, 1)
     >>> class Oracle:  # stands in for a model that is always right on this mask
@@ -141,10 +225,13 @@ def evaluate_model(
     >>> result["miou"], result["images"], result["iou_per_class"]["border"]
     (1.0, 1, 1.0)
     """
+    if tta not in TTA:
+        raise ValueError(f"tta must be one of {TTA}, got {tta!r}.")
     cm = np.zeros((num_classes, num_classes), np.int64)
     images_seen = 0
     for images, masks in dataset:
-        pred_masks = _predicted_labels(model, images, masks.shape[1:3], flip)
+        probs = predict_probs(model, images, tta)
+        pred_masks = predict_full_size(probs, *masks.shape[1:3])  # (B, M, M) int64
         cm += metrics.confusion_matrix(masks.numpy(), pred_masks, num_classes)
         seen = images_seen + len(images)
         if verbose and seen // _REPORT_EVERY > images_seen // _REPORT_EVERY:

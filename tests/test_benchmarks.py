@@ -204,8 +204,9 @@ def test_quick_run_writes_every_section_with_sane_values(tmp_path):
         val_scores = [e["miou"] for e in result["epochs"]]
         assert result["test"]["epoch"] == int(np.argmax(val_scores)) + 1, config
         assert 0 <= result["test"]["miou"] <= 1 and result["images"]["test"] == 8
-        flip = result["test"]["flip_average"]  # kept only where it beat the chosen epoch
-        assert flip["kept"] == (flip["validation_miou"] > max(val_scores)), config
+        tta = result["test"]["test_time_augmentation"]  # the best way on validation
+        assert tta["validation_miou"]["none"] == pytest.approx(max(val_scores)), config
+        assert tta["validation_miou"][tta["kept"]] == max(tta["validation_miou"].values())
     for config in ("original x0.25", "recommended"):
         throughput = results["throughput"][config]
         assert throughput["images_per_s"] > 0 and throughput["gflops"] > 0

@@ -44,9 +44,9 @@ def test_train_writes_the_model_and_a_report(trained: Path):
     splits = {"train": "train[:8]", "validation": "train[8:12]", "test": "test[:4]"}
     assert report["splits"] == splits
     assert report["test"]["images"] == 4 and 0 <= report["test"]["miou"] <= 1
-    flip = report["flip_average"]  # kept only where it raised the validation mIoU
-    assert flip["kept"] == (flip["validation_miou"]["flipped"] > flip["validation_miou"]["plain"])
-    assert report["validation"]["miou"] == max(flip["validation_miou"].values())
+    tta = report["test_time_augmentation"]  # the way with the best validation mIoU
+    assert report["validation"]["miou"] == tta["validation_miou"][tta["kept"]]
+    assert report["validation"]["miou"] == max(tta["validation_miou"].values())
     assert report["history"]["image_size"] == [16]  # its one epoch: the first stage, half size
 
 
@@ -57,6 +57,15 @@ def test_evaluate_prints_one_json_object(trained: Path, capsys: pytest.CaptureFi
     assert set(result) == {"miou", "iou_per_class", "mean_dice", "pixel_accuracy", "images"}
     assert result["images"] == 5 and 0 <= result["miou"] <= 1
     assert list(result["iou_per_class"]) == ["pet", "background", "border"]
+
+
+def test_evaluate_scores_with_the_test_time_augmentation_asked_for(trained: Path, capsys):
+    args = ["evaluate", "--model", str(trained), "--data", "synthetic", "--split", "test[:5]"]
+    assert main([*args, "--tta", "flip+scales"]) == 0
+    assert 0 <= json.loads(capsys.readouterr().out)["miou"] <= 1
+    with pytest.raises(SystemExit):  # argparse names the choices
+        main([*args, "--tta", "rotate"])
+    assert "invalid choice: 'rotate'" in capsys.readouterr().err
 
 
 def test_evaluate_refuses_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture):

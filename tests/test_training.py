@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from labutils import callbacks as lab_callbacks
 from labutils import dtype_policy, evaluation, losses, metrics, pipeline, training
-from labutils.models import build_unet
+from labutils.models import any_image_size, build_unet
 from labutils.vocabulary import CLASS_NAMES
 
 matplotlib.use("Agg")
@@ -300,8 +300,35 @@ def test_evaluate_model_with_flip_scores_the_flip_averaged_labels():
     images, masks = blocky_arrays(n=6)
     ds = tf.data.Dataset.from_tensor_slices((images / 255, masks.astype(np.int32))).batch(4)
     expected = metrics.mean_iou(masks, evaluation.flip_average(model, images / 255), 3)
-    assert evaluation.evaluate_model(model, ds, flip=True)["miou"] == pytest.approx(expected)
-    assert evaluation.evaluate_model(oracle_model(16), ds, flip=True)["miou"] == 1.0
+    assert evaluation.evaluate_model(model, ds, tta="flip")["miou"] == pytest.approx(expected)
+    assert evaluation.evaluate_model(oracle_model(16), ds, tta="flip")["miou"] == 1.0
+    with pytest.raises(ValueError, match="tta must be one of"):
+        evaluation.evaluate_model(model, ds, tta="flip+rotate")
+
+
+def test_multiscale_average_averages_flip_averages_resized_back():
+    model = build_unet(**{**TINY, "image_size": 32})  # depth 2: sides are multiples of 4
+    images = blocky_arrays(n=2, size=32)[0] / 255
+    one_side = evaluation.multiscale_average(model, images, scales=(1.0,))
+    assert np.allclose(one_side, evaluation.flip_average(model, images), atol=1e-6)
+    with any_image_size(model):
+        small = evaluation.flip_average(model, tf.image.resize(images, (28, 28)))  # 0.875 × 32
+        large = evaluation.flip_average(model, tf.image.resize(images, (36, 36)))  # 1.125 × 32
+    back = [tf.image.resize(p, (32, 32)).numpy() for p in (small, large)]
+    expected = (back[0] + evaluation.flip_average(model, images) + back[1]) / 3
+    average = evaluation.multiscale_average(model, images)
+    assert average.shape == (2, 32, 32, 3) and np.allclose(average, expected, atol=1e-5)
+    assert np.allclose(average.sum(-1), 1.0, atol=1e-5)
+
+
+def test_choose_tta_keeps_the_way_with_the_best_validation_miou():
+    model = build_unet(**TINY)
+    images, masks = blocky_arrays(n=6)
+    ds = tf.data.Dataset.from_tensor_slices((images / 255, masks.astype(np.int32))).batch(4)
+    kept, scores = evaluation.choose_tta(model, ds)
+    assert set(scores) == set(evaluation.TTA)
+    assert scores[kept]["miou"] == max(score["miou"] for score in scores.values())
+    assert evaluation.choose_tta(oracle_model(16), ds)[0] == "none"  # a tie keeps the cheapest
 
 
 def test_train_config_for_a_bfloat16_cpu_is_wider_with_two_stages(monkeypatch):

@@ -1,7 +1,7 @@
 """``python -m labutils evaluate``: score a saved model; print one JSON object.
 
 The object holds ``miou``, ``iou_per_class``, ``mean_dice``, ``pixel_accuracy`` and ``images``.
-The scoring that ``python -m labutils train`` ends with lives here too: :func:`choose_flip` on
+The scoring that ``python -m labutils train`` ends with lives here too: :func:`choose_tta` on
 the validation photos, then :func:`score_test`, once.
 TensorFlow is imported when the command runs, not when the parser is built.
 """
@@ -21,7 +21,7 @@ from labutils.vocabulary import NUM_CLASSES
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["add_subcommands", "choose_flip", "score_test"]
+__all__ = ["add_subcommands", "choose_tta", "score_test"]
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
@@ -52,10 +52,12 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         "bilinearly (default: the model's input size)",
     )
     evaluate.add_argument(
-        "--flip",
-        action="store_true",
-        help="average each prediction with that of the mirrored photo (what 'train' keeps "
-        "when validation prefers it: see flip_average in its JSON report)",
+        "--tta",
+        choices=("none", "flip", "flip+scales"),  # evaluation.TTA, without importing TensorFlow
+        default="none",
+        help="test-time augmentation: 'flip' averages each prediction with that of the mirrored "
+        "photo, 'flip+scales' that at three sides too (what 'train' keeps when validation "
+        "prefers it: see test_time_augmentation in its JSON report); default: none",
     )
     evaluate.add_argument("--batch-size", type=positive_int, default=32)
     evaluate.set_defaults(func=_run_evaluate)
@@ -98,33 +100,31 @@ def _run_evaluate(args: argparse.Namespace) -> None:
         args.split, source, size, args.batch_size, shuffle=False, cache=False,
         mask_size=args.eval_size,
     )  # fmt: skip
-    result = evaluation.evaluate_model(model, ds, verbose=True, flip=args.flip)
+    result = evaluation.evaluate_model(model, ds, verbose=True, tta=args.tta)
     keys = ("miou", "iou_per_class", "mean_dice", "pixel_accuracy", "images")
     print(json.dumps({key: result[key] for key in keys}))
 
 
-def choose_flip(model: keras.Model, val_batches: object) -> tuple[dict, dict]:
-    """Score validation as predicted and flip-averaged; keep what validation prefers.
+def choose_tta(model: keras.Model, val_batches: object) -> tuple[dict, dict]:
+    """Score validation under each test-time augmentation; keep what validation prefers.
 
     Used by ``python -m labutils train`` before it scores the test split (:func:`score_test`).
 
     Returns:
-        The kept way's validation scores, and ``kept`` (True: flip averaging) with both
-        validation mIoUs.
+        The kept way's validation scores, and ``kept`` (one of ``evaluation.TTA``) with each
+        way's validation mIoU.
     """
     from labutils import evaluation
 
-    plain, flipped = (evaluation.evaluate_model(model, val_batches, flip=f) for f in (False, True))
-    kept = flipped["miou"] > plain["miou"]
-    print(f"Validation mIoU {plain['miou']:.3f} as predicted, {flipped['miou']:.3f} "
-          f"flip-averaged: {'flip averaging' if kept else 'the plain prediction'} kept.",
-          file=sys.stderr)  # fmt: skip
-    miou = {"plain": plain["miou"], "flipped": flipped["miou"]}
-    return (flipped if kept else plain), {"kept": kept, "validation_miou": miou}
+    kept, scores = evaluation.choose_tta(model, val_batches)
+    miou = {tta: scores[tta]["miou"] for tta in evaluation.TTA}
+    print("Validation mIoU " + ", ".join(f"{v:.3f} {k}" for k, v in miou.items())
+          + f": {kept} kept.", file=sys.stderr)  # fmt: skip
+    return scores[kept], {"kept": kept, "validation_miou": miou}
 
 
 def score_test(
-    model: keras.Model, split: str, source: object, batch_size: int, flip: bool
+    model: keras.Model, split: str, source: object, batch_size: int, tta: str
 ) -> dict | None:
     """Score the chosen model once on the test split (streamed), or None for 'none'."""
     if split.lower() == "none":
@@ -134,4 +134,4 @@ def score_test(
     size = model.input_shape[1]
     ds = pipeline.make_dataset(split, source, size, batch_size, shuffle=False, cache=False)
     print(f"Scoring the chosen epoch once on the test split {split!r} ...", file=sys.stderr)
-    return evaluation.evaluate_model(model, ds, flip=flip)
+    return evaluation.evaluate_model(model, ds, tta=tta)
