@@ -91,7 +91,7 @@ def _quality_rows(results: dict, names: list[str]) -> list[list[str]]:
     test = [f"{configs[n]['test_miou']:.3f}" for n in names]
     best[-1], test[-1] = f"**{best[-1].replace(' ', '** ', 1)}", f"**{test[-1]}**"
     gaps = [(_judge(results, o["miou_gap"], goals["miou_gap"], at_most=False),
-             f"{o['miou_gap']:+.2f}",
+             f"{o['miou_gap']:+.3f}",
              _against(results, n)) for n, o in originals.items()]  # fmt: skip
     reach = [f"{minutes(o['seconds_to_target'])} (to {o['target_miou']:.3f})"
              for o in originals.values()]  # fmt: skip
