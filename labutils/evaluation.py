@@ -124,6 +124,12 @@ def multiscale_average(
     return (total / len(scales)).astype(np.float32)
 
 
+def _check_tta(tta: str) -> None:
+    """Raise a ValueError naming the choices unless ``tta`` is one of :data:`TTA`."""
+    if tta not in TTA:
+        raise ValueError(f"tta must be one of {TTA}, got {tta!r}.")
+
+
 def predict_probs(model: keras.Model, images: Any, tta: str = "none") -> np.ndarray:
     """The model's probabilities for ``images`` under one of the test-time augmentations.
 
@@ -141,8 +147,7 @@ def predict_probs(model: keras.Model, images: Any, tta: str = "none") -> np.ndar
     Raises:
         ValueError: ``tta`` is not one of :data:`TTA`.
     """
-    if tta not in TTA:
-        raise ValueError(f"tta must be one of {TTA}, got {tta!r}.")
+    _check_tta(tta)
     if tta == "flip+scales":
         return multiscale_average(model, images)
     if tta == "flip":
@@ -225,8 +230,7 @@ def evaluate_model(
     >>> result["miou"], result["images"], result["iou_per_class"]["border"]
     (1.0, 1, 1.0)
     """
-    if tta not in TTA:
-        raise ValueError(f"tta must be one of {TTA}, got {tta!r}.")
+    _check_tta(tta)
     cm = np.zeros((num_classes, num_classes), np.int64)
     images_seen = 0
     for images, masks in dataset:

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from labutils import splits
+from labutils import evaluation, splits
 from labutils.__main__ import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +66,9 @@ def test_evaluate_scores_with_the_test_time_augmentation_asked_for(trained: Path
     with pytest.raises(SystemExit):  # argparse names the choices
         main([*args, "--tta", "rotate"])
     assert "invalid choice: 'rotate'" in capsys.readouterr().err
+    [subcommands] = [a for a in build_parser()._actions if a.choices and "evaluate" in a.choices]
+    [tta] = [a for a in subcommands.choices["evaluate"]._actions if a.dest == "tta"]
+    assert tuple(tta.choices) == evaluation.TTA  # the parser's copy, kept free of TensorFlow
 
 
 def test_evaluate_refuses_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture):
